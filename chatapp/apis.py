@@ -1,0 +1,141 @@
+"""The v1 HTTP API: thin views that validate, call one service or selector, and serialize."""
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chatapp import selectors, services
+from chatapp.authentication import request_owner
+from chatapp.fields import StrictCharField, StrictUUIDField
+from chatapp.throttling import ChatRateThrottle
+from core import observability
+from core.aws import llm_backend
+from core.dynamodb import registered_tables
+from core.exceptions import StorageUnavailable
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    role = serializers.CharField()
+    content = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ConversationSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class SessionApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        csrf_token = serializers.CharField()
+        offline = serializers.BooleanField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        """Start or continue a session; set the session and csrftoken cookies."""
+        request_owner(request)
+        data = {"csrf_token": get_token(request), "offline": llm_backend() == "offline"}
+        return Response(self.OutputSerializer(data).data)
+
+
+class ChatApi(APIView):
+    throttle_classes = [ChatRateThrottle]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """Handle the request inside its log record: one JSON line per chat request, whatever happens."""
+        with observability.request_record(request_id=observability.request_id(request)) as record:
+            response = super().dispatch(request, *args, **kwargs)
+            record["status"] = response.status_code
+            return response
+
+    class InputSerializer(serializers.Serializer):
+        message = StrictCharField()
+        conversation_id = StrictUUIDField(required=False, allow_null=True)
+        request_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=128)
+
+        def validate_message(self, value: str) -> str:
+            limit = settings.MAX_MESSAGE_CHARS
+            if len(value) > limit:
+                raise serializers.ValidationError(f"Ensure this field has no more than {limit} characters.")
+            return value
+
+    class OutputSerializer(serializers.Serializer):
+        conversation_id = serializers.CharField()
+        message = MessageSerializer()
+        screening = inline_serializer(
+            "Screening",
+            {"verdict": serializers.CharField(), "source": serializers.ChoiceField(["model", "cache", "moderator"])},
+        )
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request: Request) -> Response:
+        """Screen a message and, if it is safe, answer it in a new or existing conversation."""
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        conversation_id = data.get("conversation_id")
+        owner = request_owner(request)
+        observability.record(owner=observability.owner_hash(owner))
+        reply = services.conversation_reply(
+            owner=owner,
+            text=data["message"],
+            conversation_id=str(conversation_id) if conversation_id else None,
+            request_id=data.get("request_id") or None,
+        )
+        body = {
+            "conversation_id": reply.conversation_id,
+            "message": reply.message,
+            "screening": {"verdict": "safe", "source": reply.verdict_source},
+        }
+        return Response(self.OutputSerializer(body).data)
+
+
+class ConversationListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        conversations = ConversationSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        """List the caller's conversations, most recently active first."""
+        conversations = selectors.conversation_list(owner=request_owner(request))
+        return Response(self.OutputSerializer({"conversations": conversations}).data)
+
+
+class ConversationDetailApi(APIView):
+    class OutputSerializer(ConversationSerializer):
+        messages = MessageSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, conversation_id: str) -> Response:
+        """Return one of the caller's conversations with its messages, oldest first."""
+        detail = selectors.conversation_get(owner=request_owner(request), conversation_id=str(conversation_id))
+        return Response(self.OutputSerializer(detail).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, conversation_id: str) -> Response:
+        """Delete one of the caller's conversations and its messages."""
+        services.conversation_delete(owner=request_owner(request), conversation_id=str(conversation_id))
+        return Response(status=204)
+
+
+class HealthApi(APIView):
+    @extend_schema(responses={200: inline_serializer("Health", {"status": serializers.CharField()})})
+    def get(self, request: Request) -> Response:
+        """Answer 200 when every DynamoDB table is reachable."""
+        try:
+            for model in registered_tables():
+                model.describe_table()
+        except Exception as exc:
+            raise StorageUnavailable(cause=exc) from exc
+        return Response({"status": "ok"})

@@ -1,0 +1,253 @@
+"""The conversations table (one item per conversation, message and idempotent request) and rate counters.
+
+Layout of `{prefix}conversations` (pk, sk):
+  conv#<id>, ~meta                      the conversation: owner, title, created/updated (sorts after messages)
+  conv#<id>, msg#<pair time>#<pair>#0|1  one message; a user message and its reply share a prefix, so
+                                        concurrent pairs never interleave
+  req#<owner>#<request id>, request     the answer to a request_id, for retries (expires after a day)
+The sparse GSI `by_owner` (owner, updated_at) holds only conversation items: listing is one Query.
+"""
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from core.dynamodb import dynamodb_table, table_meta
+
+META_SK = "~meta"
+REQUEST_TTL = timedelta(days=1)
+
+
+class ByOwnerIndex(GlobalSecondaryIndex["ConversationItem"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+@dynamodb_table
+class ConversationItem(Model):
+    """Any item of the conversations table; the `kind` attribute picks the subclass on read."""
+
+    Meta = table_meta("conversations")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    # Set on conversation items only, which keeps the by_owner index sparse.
+    owner = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    by_owner = ByOwnerIndex()
+
+
+class ConversationMeta(ConversationItem, discriminator="conversation"):
+    title = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class MessageItem(ConversationItem, discriminator="message"):
+    message_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    content = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class RequestItem(ConversationItem, discriminator="request"):
+    conversation_id = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+    content = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    verdict_source = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+def conversation_pk(conversation_id: str) -> str:
+    return f"conv#{conversation_id}"
+
+
+def request_pk(owner: str, request_id: str) -> str:
+    return f"req#{owner}#{request_id}"
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    role: str
+    content: str
+    created_at: str
+
+    @classmethod
+    def from_item(cls, item: "MessageItem") -> "Message":
+        return cls(item.message_id, item.role, item.content, item.created_at)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_item(cls, item: "ConversationMeta") -> "Conversation":
+        return cls(item.pk.removeprefix("conv#"), item.title, item.created_at, item.updated_at or item.created_at)
+
+
+def conversation_history(conversation_id: str, *, limit: int) -> tuple[ConversationMeta | None, list[MessageItem]]:
+    """Return the conversation item and its last `limit` messages (oldest first), in one Query."""
+    items = ConversationItem.query(
+        conversation_pk(conversation_id), scan_index_forward=False, limit=limit + 1, consistent_read=True
+    )
+    meta: ConversationMeta | None = None
+    messages: list[MessageItem] = []
+    for item in items:
+        if isinstance(item, ConversationMeta):
+            meta = item
+        elif isinstance(item, MessageItem):
+            messages.append(item)
+    return meta, messages[::-1]
+
+
+def conversation_items(conversation_id: str) -> Iterator[ConversationItem]:
+    """Yield every item of a conversation: its messages oldest first, then the conversation item."""
+    return ConversationItem.query(conversation_pk(conversation_id), consistent_read=True)
+
+
+def conversations_of(owner: str, *, limit: int) -> list[ConversationMeta]:
+    """Return the owner's conversations, most recently updated first (one Query on the by_owner index)."""
+    items = ConversationItem.by_owner.query(owner, scan_index_forward=False, limit=limit)
+    return [item for item in items if isinstance(item, ConversationMeta)]
+
+
+def request_get(owner: str, request_id: str) -> RequestItem | None:
+    """Return the stored answer to `request_id`, if that request completed."""
+    try:
+        item = ConversationItem.get(request_pk(owner, request_id), "request", consistent_read=True)
+    except DoesNotExist:
+        return None
+    return item if isinstance(item, RequestItem) else None
+
+
+class ConversationGone(Exception):
+    """The conversation was deleted (or is not the owner's) while the reply was being written."""
+
+
+class RequestAlreadyStored(Exception):
+    """Another attempt with the same request_id stored its answer first."""
+
+
+def exchange_store(
+    *,
+    owner: str,
+    conversation_id: str,
+    title: str | None,
+    pair: tuple[Message, Message],
+    request_id: str | None,
+    verdict_source: str,
+    now: datetime,
+) -> None:
+    """Store a user message and its reply atomically, with the conversation item and the request marker.
+
+    `title` set means a new conversation. Raise ConversationGone or RequestAlreadyStored when a condition
+    fails; nothing is written then.
+    """
+    pk = conversation_pk(conversation_id)
+    user, reply = pair
+    pair_prefix = f"msg#{user.created_at}#{user.id}"
+    updated_at = now.isoformat()
+    try:
+        with TransactWrite(connection=_transaction_connection()) as transaction:
+            if title is not None:
+                meta = ConversationMeta(
+                    pk, META_SK, owner=owner, updated_at=updated_at, title=title, created_at=updated_at
+                )
+                transaction.save(meta, condition=ConversationItem.pk.does_not_exist())
+            else:
+                transaction.update(
+                    ConversationMeta(pk, META_SK),
+                    actions=[ConversationItem.updated_at.set(updated_at)],
+                    condition=ConversationItem.owner == owner,
+                )
+            for position, message in enumerate(pair):
+                item = MessageItem(
+                    pk,
+                    f"{pair_prefix}#{position}",
+                    message_id=message.id,
+                    role=message.role,
+                    content=message.content,
+                    created_at=message.created_at,
+                )
+                transaction.save(item)
+            if request_id:
+                marker = RequestItem(
+                    request_pk(owner, request_id),
+                    "request",
+                    conversation_id=conversation_id,
+                    message_id=reply.id,
+                    content=reply.content,
+                    created_at=reply.created_at,
+                    verdict_source=verdict_source,
+                    expires_at=now + REQUEST_TTL,
+                )
+                transaction.save(marker, condition=ConversationItem.pk.does_not_exist())
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        failed = {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
+        if request_id and 3 in failed:  # items: conversation, user message, reply, request marker
+            raise RequestAlreadyStored from exc
+        if 0 in failed:
+            raise ConversationGone from exc
+        raise
+
+
+@functools.cache
+def _transaction_connection() -> Connection:
+    meta = ConversationItem.Meta
+    return Connection(
+        region=meta.region,
+        connect_timeout_seconds=meta.connect_timeout_seconds,
+        read_timeout_seconds=meta.read_timeout_seconds,
+        max_retry_attempts=meta.max_retry_attempts,
+    )
+
+
+def conversation_delete_items(conversation_id: str) -> bool:
+    """Delete every item of a conversation; return False when there was none."""
+    items = list(conversation_items(conversation_id))
+    with ConversationItem.batch_write() as batch:
+        for item in items:
+            batch.delete(item)
+    return bool(items)
+
+
+@dynamodb_table
+class RateCounter(Model):
+    """Requests counted in one window for one `{scope}#{ident}#{window}` key."""
+
+    Meta = table_meta("rate_limits")
+
+    key = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+def rate_counter_hit(key: str, *, expires_at: datetime) -> int:
+    """Count one request under `key` with one atomic ADD and return the count so far."""
+    counter = RateCounter(key)
+    counter.update(actions=[RateCounter.count.add(1), RateCounter.expires_at.set(expires_at)])
+    return int(counter.count)

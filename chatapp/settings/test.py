@@ -1,0 +1,13 @@
+"""Test settings: only overrides of base.py."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("DYNAMODB_TABLE_PREFIX", "test-")
+
+from chatapp.settings.base import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LLM_BACKEND = "bedrock"
+CHAT_RATE_LIMIT = ""
+RETRY_AFTER_SECONDS = 7

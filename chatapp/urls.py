@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView
+
+from chatapp import apis, views
+
+api_v1 = [
+    path("session", apis.SessionApi.as_view(), name="session"),
+    path("ai/chat", apis.ChatApi.as_view(), name="chat"),
+    path("conversations", apis.ConversationListApi.as_view(), name="conversation-list"),
+    path("conversations/<str:conversation_id>", apis.ConversationDetailApi.as_view(), name="conversation-detail"),
+    path("health", apis.HealthApi.as_view(), name="health"),
+    path("schema", SpectacularJSONAPIView.as_view(), name="schema"),
+]
+
+urlpatterns = [
+    path("", views.chat_page, name="chat-page"),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "chatapp.views.not_found"

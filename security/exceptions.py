@@ -1,0 +1,14 @@
+from core.exceptions import ApplicationError
+
+
+class PromptBlocked(ApplicationError):
+    status_code = 403
+    code = "prompt_blocked"
+    default_message = "This message was blocked by our safety screening. Please rephrase your request."
+
+
+class ScreeningUnavailable(ApplicationError):
+    status_code = 503
+    code = "screening_unavailable"
+    default_message = "Safety screening is unavailable right now, so the message was not sent. Please retry shortly."
+    retry_after = True

@@ -1,0 +1,1 @@
+// The chat page script: see issue 7.

@@ -1,0 +1,54 @@
+"""Shared fixtures: DynamoDB through moto, the models through a fake Bedrock server over real HTTP."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# Credentials and endpoints must be in place before any botocore client is built.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105
+    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+)
+for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+    os.environ.pop(variable, None)
+
+from moto import mock_aws  # noqa: E402
+
+from tests.fakes.bedrock import FakeBedrock  # noqa: E402
+
+_fake_bedrock = FakeBedrock().start()
+os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = _fake_bedrock.url
+
+
+@pytest.fixture
+def bedrock() -> Iterator[FakeBedrock]:
+    """The fake Bedrock server, with its script and recorded calls reset for the test."""
+    _fake_bedrock.reset()
+    yield _fake_bedrock
+    _fake_bedrock.reset()
+
+
+@pytest.fixture(autouse=True)
+def dynamodb() -> Iterator[None]:
+    """Fresh DynamoDB tables (moto, in process) for every test."""
+    from core.dynamodb import ensure_table, registered_tables
+
+    with mock_aws():
+        for model in registered_tables():
+            ensure_table(model)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_clients() -> Iterator[None]:
+    from chatapp.clients import chat_model
+    from core.aws import llm_backend
+    from security.clients import screening_model
+
+    for cached in (chat_model, screening_model, llm_backend):
+        cached.cache_clear()
+    yield
