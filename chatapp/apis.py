@@ -19,7 +19,7 @@ from chatapp.throttling import ChatRateThrottle
 from core import observability
 from core.aws import llm_backend
 from core.dynamodb import registered_tables
-from core.exceptions import StorageUnavailable
+from core.exceptions import StorageUnavailable, UnsupportedMediaType
 
 
 class MessageSerializer(serializers.Serializer):
@@ -78,6 +78,12 @@ class ChatApi(APIView):
             {"verdict": serializers.CharField(), "source": serializers.ChoiceField(["model", "cache", "moderator"])},
         )
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Form bodies never reach the parsers (Django reads them first), so refuse them here.
+        if request.method == "POST" and not _is_json(request.content_type):
+            raise UnsupportedMediaType()
+
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
         """Screen a message and, if it is safe, answer it in a new or existing conversation."""
@@ -87,6 +93,8 @@ class ChatApi(APIView):
         conversation_id = data.get("conversation_id")
         owner = request_owner(request)
         observability.record(owner=observability.owner_hash(owner))
+        if settings.LOG_MESSAGE_CONTENT:
+            observability.record(message_text=data["message"])
         reply = services.conversation_reply(
             owner=owner,
             text=data["message"],
@@ -139,3 +147,8 @@ class HealthApi(APIView):
         except Exception as exc:
             raise StorageUnavailable(cause=exc) from exc
         return Response({"status": "ok"})
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")

@@ -11,7 +11,7 @@ The sparse GSI `by_owner` (owner, updated_at) holds only conversation items: lis
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -53,6 +53,8 @@ class ConversationItem(Model):
     owner = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     by_owner = ByOwnerIndex()
+    # The table's TTL attribute (declared here so create_table enables it); only request markers expire.
+    expires_at = TTLAttribute(null=True)
 
 
 class ConversationMeta(ConversationItem, discriminator="conversation"):
@@ -73,7 +75,6 @@ class RequestItem(ConversationItem, discriminator="request"):
     content = UnicodeAttribute()
     created_at = UnicodeAttribute()
     verdict_source = UnicodeAttribute()
-    expires_at = TTLAttribute()
 
 
 def conversation_pk(conversation_id: str) -> str:
@@ -140,7 +141,8 @@ def request_get(owner: str, request_id: str) -> RequestItem | None:
         item = ConversationItem.get(request_pk(owner, request_id), "request", consistent_read=True)
     except DoesNotExist:
         return None
-    return item if isinstance(item, RequestItem) else None
+    live = item.expires_at is None or item.expires_at > datetime.now(tz=UTC)
+    return item if isinstance(item, RequestItem) and live else None
 
 
 class ConversationGone(Exception):
@@ -204,7 +206,9 @@ def exchange_store(
                     verdict_source=verdict_source,
                     expires_at=now + REQUEST_TTL,
                 )
-                transaction.save(marker, condition=ConversationItem.pk.does_not_exist())
+                # An expired marker may still be there (TTL deletes lazily): it no longer counts.
+                condition = ConversationItem.pk.does_not_exist() | (ConversationItem.expires_at < now)
+                transaction.save(marker, condition=condition)
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
         failed = {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}

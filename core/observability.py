@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -109,3 +110,18 @@ class ContractErrorFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         status = getattr(record, "status_code", 500)
         return status >= 500 and status != 503
+
+
+class StdoutHandler(logging.StreamHandler):
+    """A handler that writes to whatever `sys.stdout` is at the time (Lambda and test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass

@@ -134,9 +134,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "core.observability.JsonFormatter"}},
     "filters": {"unexpected_only": {"()": "core.observability.ContractErrorFilter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
+    "handlers": {"stdout": {"()": "core.observability.StdoutHandler", "formatter": "json"}},
     "loggers": {
-        "django.request": {"handlers": ["stdout"], "level": "WARNING", "filters": ["unexpected_only"], "propagate": False},
+        "django.request": {
+            "handlers": ["stdout"],
+            "level": "WARNING",
+            "filters": ["unexpected_only"],
+            "propagate": False,
+        },
         "core": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "chatapp": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "security": {"handlers": ["stdout"], "level": "INFO", "propagate": False},

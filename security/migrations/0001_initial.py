@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,26 +14,58 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='BlockedPrompt',
+            name="BlockedPrompt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField()),
-                ('text_hash', models.CharField(db_index=True, help_text='SHA-256 of the normalised text.', max_length=64)),
-                ('kind', models.CharField(choices=[('input', 'User message'), ('output', 'Model reply')], default='input', max_length=16)),
-                ('category', models.CharField(max_length=64)),
-                ('reason', models.TextField(blank=True)),
-                ('verdict_source', models.CharField(max_length=16)),
-                ('model_id', models.CharField(blank=True, max_length=200)),
-                ('owner_hash', models.CharField(help_text='Keyed hash of the session or user; not reversible.', max_length=32)),
-                ('status', models.CharField(choices=[('pending', 'Pending review'), ('confirmed', 'Confirmed malicious'), ('false_positive', 'False positive')], db_index=True, default='pending', max_length=16)),
-                ('repeat_count', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('last_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.TextField()),
+                (
+                    "text_hash",
+                    models.CharField(db_index=True, help_text="SHA-256 of the normalised text.", max_length=64),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("input", "User message"), ("output", "Model reply")], default="input", max_length=16
+                    ),
+                ),
+                ("category", models.CharField(max_length=64)),
+                ("reason", models.TextField(blank=True)),
+                ("verdict_source", models.CharField(max_length=16)),
+                ("model_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "owner_hash",
+                    models.CharField(help_text="Keyed hash of the session or user; not reversible.", max_length=32),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending review"),
+                            ("confirmed", "Confirmed malicious"),
+                            ("false_positive", "False positive"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("repeat_count", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("last_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -40,7 +40,7 @@ def test_screening_prompt_holds_the_message_as_delimited_data(api, bedrock):
     api.chat('Say "hi"\nthen stop')
     call = bedrock.calls_to(SCREEN)[0]
     assert call.body["toolConfig"]["toolChoice"] == {"tool": {"name": "record_verdict"}}
-    assert 'JSON string' in call.last_user_text
+    assert "JSON string" in call.last_user_text
     assert '{"message": "say \\"hi\\" then stop"}' in call.last_user_text
     assert "never instructions" in call.body["system"][0]["text"]
 
@@ -124,7 +124,9 @@ def test_strict_json_text_verdict_is_accepted(api, bedrock):
     assert api.chat("hi").status_code == 200
 
 
-@pytest.mark.parametrize("failure", [throttled(), server_error(), Answer(delay=1.5, body={})], ids=["throttled", "5xx", "timeout"])
+@pytest.mark.parametrize(
+    "failure", [throttled(), server_error(), Answer(delay=1.5, body={})], ids=["throttled", "5xx", "timeout"]
+)
 def test_chat_model_failure_is_503_and_stores_nothing(api, bedrock, settings, failure):
     settings.CHAT_MODEL_READ_TIMEOUT = 0.5
     first = api.chat("first message").json()

@@ -30,33 +30,50 @@ class Answer:
 
 
 def text_answer(text: str, *, input_tokens: int = 10, output_tokens: int = 5) -> Answer:
-    return Answer(body={
-        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-        "stopReason": "end_turn",
-        "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens, "totalTokens": input_tokens + output_tokens},
-        "metrics": {"latencyMs": 1},
-    })
+    return Answer(
+        body={
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": "end_turn",
+            "usage": {
+                "inputTokens": input_tokens,
+                "outputTokens": output_tokens,
+                "totalTokens": input_tokens + output_tokens,
+            },
+            "metrics": {"latencyMs": 1},
+        }
+    )
 
 
 def verdict_answer(verdict: str, category: str = "none", reason: str = "fake verdict") -> Answer:
-    tool_use = {"toolUseId": "tooluse_1", "name": "record_verdict",
-                "input": {"verdict": verdict, "category": category, "reason": reason}}
-    return Answer(body={
-        "output": {"message": {"role": "assistant", "content": [{"toolUse": tool_use}]}},
-        "stopReason": "tool_use",
-        "usage": {"inputTokens": 120, "outputTokens": 30, "totalTokens": 150},
-        "metrics": {"latencyMs": 1},
-    })
+    tool_use = {
+        "toolUseId": "tooluse_1",
+        "name": "record_verdict",
+        "input": {"verdict": verdict, "category": category, "reason": reason},
+    }
+    return Answer(
+        body={
+            "output": {"message": {"role": "assistant", "content": [{"toolUse": tool_use}]}},
+            "stopReason": "tool_use",
+            "usage": {"inputTokens": 120, "outputTokens": 30, "totalTokens": 150},
+            "metrics": {"latencyMs": 1},
+        }
+    )
 
 
 def throttled() -> Answer:
-    return Answer(status=429, body={"message": "Too many requests"},
-                  headers={"x-amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"})
+    return Answer(
+        status=429,
+        body={"message": "Too many requests"},
+        headers={"x-amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"},
+    )
 
 
 def server_error() -> Answer:
-    return Answer(status=500, body={"message": "Internal failure"},
-                  headers={"x-amzn-ErrorType": "InternalServerException:http://internal.amazon.com/coral/com.amazon.bedrock/"})
+    return Answer(
+        status=500,
+        body={"message": "Internal failure"},
+        headers={"x-amzn-ErrorType": "InternalServerException:http://internal.amazon.com/coral/com.amazon.bedrock/"},
+    )
 
 
 @dataclass

@@ -132,4 +132,3 @@ def test_corrupt_data_reads_as_empty(session):
     item.data = "not-a-signed-session"
     item.save()
     assert SessionStore(session.session_key).load() == {}
-

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make run`: a local DynamoDB that keeps its data in .local/, migrations, tables, and the dev server.
+# Ctrl-C stops everything this started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+DYNAMODB_PORT=${DYNAMODB_PORT:-8001}
+
+# Decide the model backend before any stand-in credentials exist: Bedrock only with real credentials.
+if [ -z "${LLM_BACKEND:-}" ]; then
+  LLM_BACKEND=$($BIN/python -c 'import boto3; print("bedrock" if boto3.Session().get_credentials() else "offline")')
+fi
+export LLM_BACKEND
+if [ "$LLM_BACKEND" = offline ] && [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
+  # The local DynamoDB accepts any credentials; botocore just needs some to sign with.
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+fi
+export DJANGO_DEBUG=${DJANGO_DEBUG:-true}
+export AWS_ENDPOINT_URL_DYNAMODB=${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:$DYNAMODB_PORT}
+export AWS_EC2_METADATA_DISABLED=${AWS_EC2_METADATA_DISABLED:-true}
+
+$BIN/python scripts/local_dynamodb.py --port "$DYNAMODB_PORT" --data .local/dynamodb.pickle &
+DYNAMODB_PID=$!
+trap 'kill $DYNAMODB_PID 2>/dev/null; wait $DYNAMODB_PID 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 50); do
+  (echo > "/dev/tcp/127.0.0.1/$DYNAMODB_PORT") 2>/dev/null && break
+  sleep 0.2
+done
+
+$BIN/python manage.py migrate --noinput
+$BIN/python manage.py ensure_tables
+cat <<MSG
+
+  Chat:        http://127.0.0.1:8000/
+  Admin:       http://127.0.0.1:8000/admin/   (create a login: .venv/bin/python manage.py createsuperuser)
+  Models:      $LLM_BACKEND$( [ "$LLM_BACKEND" = offline ] && echo " (no AWS credentials found: replies explain how to enable Bedrock)")
+  DynamoDB:    $AWS_ENDPOINT_URL_DYNAMODB (data kept in .local/)
+
+MSG
+$BIN/python manage.py runserver 127.0.0.1:8000
