@@ -18,12 +18,28 @@ from security.models import BlockedPrompt
 
 Decision = Callable[..., BlockedPrompt]
 
-# action name → (service, past tense for messages and the admin log)
-DECISIONS: dict[str, tuple[Decision, str]] = {
-    "mark_false_positive": (services.blocked_prompt_mark_false_positive, "Marked false positive: text now passes"),
-    "confirm_block": (services.blocked_prompt_confirm_block, "Confirmed block: text now always blocked"),
-    "reopen": (services.blocked_prompt_reopen, "Reopened: decision removed, text screened again"),
+# action name → (service, what it did for messages and the admin log, the status it leaves)
+DECISIONS: dict[str, tuple[Decision, str, str]] = {
+    "mark_false_positive": (
+        services.blocked_prompt_mark_false_positive,
+        "Marked false positive: text now passes",
+        BlockedPrompt.Status.FALSE_POSITIVE,
+    ),
+    "confirm_block": (
+        services.blocked_prompt_confirm_block,
+        "Confirmed block: text now always blocked",
+        BlockedPrompt.Status.CONFIRMED,
+    ),
+    "reopen": (
+        services.blocked_prompt_reopen,
+        "Reopened: decision removed, text screened again",
+        BlockedPrompt.Status.PENDING,
+    ),
 }
+
+# The queue has seven columns and a filter panel: the navigation sidebar (one link for a moderator, the same as
+# the breadcrumbs) would push the repeat count and reviewer out of sight at ordinary widths.
+FULL_WIDTH = {"is_nav_sidebar_enabled": False}
 
 
 @admin.register(BlockedPrompt)
@@ -55,7 +71,7 @@ class BlockedPromptAdmin(admin.ModelAdmin):
     def other_attempts(self, obj: BlockedPrompt) -> str:
         others = BlockedPrompt.objects.filter(text_hash=obj.text_hash).exclude(pk=obj.pk).count()
         url = reverse("admin:security_blockedprompt_changelist") + f"?text_hash={obj.text_hash}"
-        return format_html('<a href="{}">{} other row(s) for this text</a>', url, others)
+        return format_html('<a href="{}">All attempts of this text</a> ({} other row(s))', url, others)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # rows come from screening only
@@ -74,7 +90,7 @@ class BlockedPromptAdmin(admin.ModelAdmin):
 
     def _decide(self, request: HttpRequest, queryset: QuerySet[BlockedPrompt], action: str) -> None:
         """Apply one decision to each row; stop at the first storage failure and say what was done."""
-        service, done = DECISIONS[action]
+        service, done, _ = DECISIONS[action]
         decided = 0
         for blocked_prompt in queryset:
             try:
@@ -111,12 +127,16 @@ class BlockedPromptAdmin(admin.ModelAdmin):
         self._decide(request, BlockedPrompt.objects.filter(pk=blocked_prompt.pk), action)
         return HttpResponseRedirect(reverse("admin:security_blockedprompt_change", args=[blocked_prompt.pk]))
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().changelist_view(request, {**FULL_WIDTH, **(extra_context or {})})
+
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         # Every field is evidence, so there is nothing to save: decisions are the buttons above the form.
-        context = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
-        context["decisions"] = [(name, self.get_action(name)[2]) for name in DECISIONS]
+        no_save_buttons = dict.fromkeys(["show_save", "show_save_and_continue", "show_save_and_add_another"], False)
+        decisions = [(name, self.get_action(name)[2], outcome) for name, (_, _, outcome) in DECISIONS.items()]
+        context = {**FULL_WIDTH, **no_save_buttons, "decisions": decisions}
         return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
 
     def overview_view(self, request: HttpRequest) -> HttpResponse:
@@ -126,6 +146,7 @@ class BlockedPromptAdmin(admin.ModelAdmin):
         status_counts = selectors.blocked_prompt_status_counts()
         context = {
             **self.admin_site.each_context(request),
+            **FULL_WIDTH,
             "title": "Moderation overview",
             "opts": self.opts,
             "chart": charts.daily_chart(selectors.blocked_prompt_daily_counts(days=30)),

@@ -70,7 +70,8 @@ def daily_chart(counts: dict[date, dict[str, int]]) -> DailyChart:
     chart.legend = [(c.replace("_", " "), _colour(c)) for c in sorted(seen, key=_category_order)]
     chart.total = sum(totals)
     if days:
-        chart.summary = f"{chart.total} blocked prompts from {days[0]:%d %b} to {days[-1]:%d %b}"
+        noun = "prompt" if chart.total == 1 else "prompts"
+        chart.summary = f"{chart.total} blocked {noun} from {days[0]:%d %b} to {days[-1]:%d %b}"
     return chart
 
 

@@ -99,7 +99,7 @@ def test_detail_shows_the_evidence_escaped_and_read_only(moderated):
     assert "<script>alert" not in html
     for evidence in ("asks to ignore instructions", "test-screen-model", "feedfacecafebeef"):
         assert evidence in html
-    assert f'href="{QUEUE}?text_hash={blocked.text_hash}">1 other row(s) for this text' in html
+    assert f'href="{QUEUE}?text_hash={blocked.text_hash}">All attempts of this text</a> (1 other row(s))' in html
     assert list(moderated.get(f"{QUEUE}?text_hash={blocked.text_hash}").context["cl"].result_list) == [twin, blocked]
     assert 'name="_save"' not in html  # nothing to save: every field is evidence
     moderated.post(detail_url(blocked), {"status": "false_positive", "text": "edited", "reason": "edited"})
@@ -141,7 +141,8 @@ def test_bulk_reopen_removes_the_pin(moderated, moderator, blocked):
     ("action", "status"),
     [("mark_false_positive", "false_positive"), ("confirm_block", "confirmed"), ("reopen", "pending")],
 )
-def test_detail_page_buttons_decide_the_row(moderated, moderator, blocked, action, status):
+def test_detail_page_buttons_decide_the_row(moderated, moderator, action, status):
+    blocked = blocked_prompt_make(status="confirmed" if action == "reopen" else "pending")
     page = moderated.get(detail_url(blocked)).content.decode()
     assert f'action="{decide_url(blocked)}"' in page and f'value="{action}"' in page
     response = moderated.post(decide_url(blocked), {"action": action})
@@ -150,6 +151,12 @@ def test_detail_page_buttons_decide_the_row(moderated, moderator, blocked, actio
     assert (blocked.status, blocked.reviewed_by) == (status, moderator)
     assert LogEntry.objects.get(object_id=str(blocked.pk)).user == moderator
     assert "row(s))" in moderated.get(response.url).content.decode()  # the success message
+
+
+def test_detail_page_offers_only_decisions_that_change_something(moderated, blocked):
+    page = moderated.get(detail_url(blocked)).content.decode()
+    assert 'value="mark_false_positive"' in page and 'value="confirm_block"' in page
+    assert 'value="reopen"' not in page  # it is pending already
 
 
 def test_decisions_need_post_and_csrf(moderator, blocked):
