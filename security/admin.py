@@ -6,8 +6,14 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
@@ -51,12 +57,12 @@ class BlockedPromptAdmin(admin.ModelAdmin):
     ordering = ["-created_at"]
     list_select_related = ["reviewed_by"]
     actions = ["mark_false_positive", "confirm_block", "reopen"]
-    readonly_fields = [field.name for field in BlockedPrompt._meta.fields] + ["full_text", "other_attempts"]
+    readonly_fields = [f.name for f in BlockedPrompt._meta.fields] + ["full_text", "other_attempts", "reviewer"]
     fieldsets = [
         ("Message", {"fields": ["full_text", "other_attempts", "kind"]}),
         ("Screening verdict", {"fields": ["category", "reason", "verdict_source", "model_id"]}),
         ("Attempts", {"fields": ["created_at", "last_seen_at", "repeat_count", "owner_hash", "text_hash"]}),
-        ("Review", {"fields": ["status", "reviewed_by", "reviewed_at"]}),
+        ("Review", {"fields": ["status", "reviewer", "reviewed_at"]}),
     ]
 
     @admin.display(description="Text")
@@ -72,6 +78,11 @@ class BlockedPromptAdmin(admin.ModelAdmin):
         others = BlockedPrompt.objects.filter(text_hash=obj.text_hash).exclude(pk=obj.pk).count()
         url = reverse("admin:security_blockedprompt_changelist") + f"?text_hash={obj.text_hash}"
         return format_html('<a href="{}">All attempts of this text</a> ({} other row(s))', url, others)
+
+    @admin.display(description="Reviewed by")
+    def reviewer(self, obj: BlockedPrompt) -> str:
+        # Plain text: the default is a link to the user's admin page, which moderators may not open.
+        return str(obj.reviewed_by) if obj.reviewed_by else "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # rows come from screening only
@@ -118,12 +129,14 @@ class BlockedPromptAdmin(admin.ModelAdmin):
         """Apply the decision posted from a row's detail page (POST with CSRF), then show the row again."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        blocked_prompt = get_object_or_404(BlockedPrompt, pk=object_id)
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        blocked_prompt = self.get_object(request, object_id)
+        if blocked_prompt is None:
+            raise Http404
         action = request.POST.get("action", "")
         if action not in DECISIONS:
-            raise PermissionDenied
-        if not self.has_change_permission(request, blocked_prompt):
-            raise PermissionDenied
+            return HttpResponseBadRequest("Unknown decision.")
         self._decide(request, BlockedPrompt.objects.filter(pk=blocked_prompt.pk), action)
         return HttpResponseRedirect(reverse("admin:security_blockedprompt_change", args=[blocked_prompt.pk]))
 

@@ -169,6 +169,14 @@ def test_decisions_need_post_and_csrf(moderator, blocked):
     assert blocked.status == "pending"
 
 
+def test_decision_on_an_unknown_row_or_with_an_unknown_action_changes_nothing(moderated, blocked):
+    assert moderated.post(f"{QUEUE}999999/decide/", {"action": "confirm_block"}).status_code == 404
+    assert moderated.post(f"{QUEUE}not-a-number/decide/", {"action": "confirm_block"}).status_code == 404
+    assert moderated.post(decide_url(blocked), {"action": "delete_selected"}).status_code == 400
+    blocked.refresh_from_db()
+    assert blocked.status == "pending"
+
+
 def test_storage_failure_shows_an_error_not_a_500(moderated, blocked):
     IntentVerdict.delete_table()
     response = moderated.post(QUEUE, {"action": "mark_false_positive", "_selected_action": [blocked.pk]}, follow=True)
