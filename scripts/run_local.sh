@@ -33,6 +33,7 @@ cat <<MSG
 
   Chat:        http://127.0.0.1:8000/
   Admin:       http://127.0.0.1:8000/admin/   (create a login: .venv/bin/python manage.py createsuperuser)
+               moderation queue: /admin/security/blockedprompt/ (staff users in the "moderators" group)
   Models:      $LLM_BACKEND$( [ "$LLM_BACKEND" = offline ] && echo " (no AWS credentials found: replies explain how to enable Bedrock)")
   DynamoDB:    $AWS_ENDPOINT_URL_DYNAMODB (data kept in .local/)
 

@@ -12,3 +12,10 @@ class ScreeningUnavailable(ApplicationError):
     code = "screening_unavailable"
     default_message = "Safety screening is unavailable right now, so the message was not sent. Please retry shortly."
     retry_after = True
+
+
+class ModerationUnavailable(ApplicationError):
+    status_code = 503
+    code = "storage_unavailable"
+    default_message = "The verdict store is unavailable, so the decision was not saved. Please retry shortly."
+    retry_after = True

@@ -4,19 +4,28 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError
 from django.db.models import F
 from django.utils import timezone
+from pynamodb.exceptions import PynamoDBException
 
 from core import observability
 from security.clients import ModelVerdict, screening_model
-from security.exceptions import PromptBlocked
+from security.exceptions import ModerationUnavailable, PromptBlocked
 from security.models import BlockedPrompt
 from security.policy import clean, normalise, pin_key, policy_version, text_hash, verdict_key
-from security.repositories import intent_verdict_put, intent_verdicts_get
+from security.repositories import intent_verdict_delete, intent_verdict_put, intent_verdicts_get
 
-__all__ = ["ScreeningResult", "prompt_screen"]
+__all__ = [
+    "ScreeningResult",
+    "blocked_prompt_confirm_block",
+    "blocked_prompt_mark_false_positive",
+    "blocked_prompt_reopen",
+    "prompt_screen",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +99,15 @@ def blocked_prompt_record(*, text: str, normalised: str, result: ScreeningResult
 
 def _queue_blocked_prompt(*, text: str, normalised: str, result: ScreeningResult, owner: str) -> None:
     digest = text_hash(normalised)
-    bumped = BlockedPrompt.objects.filter(text_hash=digest, status=BlockedPrompt.Status.PENDING).update(
+    # A text a moderator already confirmed needs no second review: its repeats are recorded as decided
+    # (source "moderator") so they stay out of the pending queue; any other repeat joins the pending row.
+    pinned = result.source == "moderator"
+    status = BlockedPrompt.Status.CONFIRMED if pinned else BlockedPrompt.Status.PENDING
+    open_rows = BlockedPrompt.objects.filter(text_hash=digest, status=status)
+    if pinned:
+        open_rows = open_rows.filter(verdict_source="moderator")
+    newest = open_rows.order_by("-created_at").values("pk")[:1]
+    bumped = BlockedPrompt.objects.filter(pk__in=newest).update(
         repeat_count=F("repeat_count") + 1, last_seen_at=timezone.now()
     )
     if bumped:
@@ -103,4 +120,65 @@ def _queue_blocked_prompt(*, text: str, normalised: str, result: ScreeningResult
         verdict_source=result.source,
         model_id=result.model_id,
         owner_hash=observability.owner_hash(owner),
+        status=status,
     )
+
+
+# Moderation. The ORM row holds the decision; the intent cache holds the pin that enforces it. The pin is
+# written first: if DynamoDB fails nothing changed and the moderator is told to retry; if the row update
+# fails after the pin was written, the pin already enforces the decision and repeating the action (which is
+# idempotent) brings the row in line. The other order could show a decision that screening ignores.
+
+
+def blocked_prompt_mark_false_positive(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
+    """Let the prompt's text through from now on: pin `safe` for it and mark the row a false positive."""
+    _pin_verdict(blocked_prompt, verdict="safe", category="none", reason="A moderator marked this a false positive.")
+    return _record_decision(blocked_prompt, status=BlockedPrompt.Status.FALSE_POSITIVE, reviewer=reviewer)
+
+
+def blocked_prompt_confirm_block(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
+    """Block the prompt's text from now on without asking the model: pin `malicious` and confirm the row."""
+    reason = "A moderator confirmed this block."
+    _pin_verdict(blocked_prompt, verdict="malicious", category=blocked_prompt.category, reason=reason)
+    return _record_decision(blocked_prompt, status=BlockedPrompt.Status.CONFIRMED, reviewer=reviewer)
+
+
+def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
+    """Undo the decision on the prompt's text: drop its pin and its cached model verdict, and mark it pending.
+
+    The model verdict under the current policy goes too, so the text's next attempt is screened afresh
+    instead of the old verdict deciding silently until its TTL runs out (up to INTENT_CACHE_TTL_SECONDS).
+    """
+    normalised = normalise(blocked_prompt.text)
+    version = policy_version(screening_model().model_id)
+    try:
+        intent_verdict_delete(pin_key(normalised))
+        intent_verdict_delete(verdict_key(normalised, version=version))
+    except (PynamoDBException, BotoCoreError, ClientError) as exc:
+        raise ModerationUnavailable(cause=exc) from exc
+    return _record_decision(blocked_prompt, status=BlockedPrompt.Status.PENDING, reviewer=reviewer)
+
+
+def _pin_verdict(blocked_prompt: BlockedPrompt, *, verdict: str, category: str, reason: str) -> None:
+    try:
+        intent_verdict_put(
+            key=pin_key(normalise(blocked_prompt.text)),
+            verdict=verdict,
+            category=category,
+            reason=f"{reason} (blocked prompt #{blocked_prompt.pk})",
+            source="moderator",
+            model_id="",
+            ttl=None,
+        )
+    except (PynamoDBException, BotoCoreError, ClientError) as exc:
+        raise ModerationUnavailable(cause=exc) from exc
+
+
+def _record_decision(
+    blocked_prompt: BlockedPrompt, *, status: BlockedPrompt.Status, reviewer: AbstractBaseUser
+) -> BlockedPrompt:
+    blocked_prompt.status = status
+    blocked_prompt.reviewed_by = reviewer
+    blocked_prompt.reviewed_at = timezone.now()
+    blocked_prompt.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    return blocked_prompt
