@@ -124,6 +124,8 @@ HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
 INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 3600)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/min")
 LOG_MESSAGE_CONTENT = env.bool("LOG_MESSAGE_CONTENT", default=False)
+# CloudWatch metrics embedded in the request's log line (EMF); on by default on Lambda.
+EMBEDDED_METRICS = env.bool("EMBEDDED_METRICS", default=ON_LAMBDA)
 # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
 RETRY_AFTER_SECONDS = env.int("RETRY_AFTER_SECONDS", default=5)
 

@@ -137,3 +137,33 @@ def test_unknown_page_is_a_plain_404(source_lambda):
     response = LambdaClient(source_lambda, version="v1").get("/nothing-here")
     assert response.status == 404
     assert "traceback" not in response.body.lower()
+
+
+def test_request_log_line_is_a_cloudwatch_embedded_metrics_document(source_lambda):
+    client = LambdaClient(source_lambda)
+    token = client.session()
+    assert chat(client, "Metrics, please", token).status == 200
+    (record,) = [line for line in client.json_logs() if line.get("event") == "chat_request"]
+    directives = record["_aws"]["CloudWatchMetrics"]
+    assert {directive["Namespace"] for directive in directives} == {"GuardedChat"}
+    assert [["stage"]] in [directive["Dimensions"] for directive in directives]
+    assert [["stage", "verdict", "verdict_source"]] in [directive["Dimensions"] for directive in directives]
+    for directive in directives:  # every declared metric and dimension has its value in the line
+        for metric in directive["Metrics"]:
+            assert isinstance(record[metric["Name"]], int | float), metric
+        for key in directive["Dimensions"][0]:
+            assert isinstance(record[key], str)
+    assert record["stage"] == "dev"
+    assert (record["verdict"], record["verdict_source"], record["Screened"]) == ("safe", "model", 1)
+    assert record["Blocked"] == 0
+    assert record["ChatOutputTokens"] == 5
+    assert record["ScreenInputTokens"] == 120
+    assert record["RequestLatency"] == record["timings_ms"]["total"]
+
+
+def test_blocked_prompt_counts_in_the_blocked_metric(source_lambda):
+    client = LambdaClient(source_lambda)
+    assert chat(client, f"{MALICIOUS_MARKER} for metrics", client.session()).status == 403
+    (record,) = [line for line in client.json_logs() if line.get("event") == "chat_request"]
+    assert record["Blocked"] == 1
+    assert "ChatModelLatency" not in record
