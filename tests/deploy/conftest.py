@@ -1,6 +1,7 @@
 """Fixtures for the Lambda tests: a moto server process, Zappa's generated settings, warm handler processes."""
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +44,11 @@ def source_lambda(moto_server, bedrock_url, tmp_path_factory) -> Iterator[Lambda
     process = start_lambda(app_root=PROJECT, settings_dir=settings_dir, handler_module="zappa.handler", env=env)
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def dev_zip() -> Path:
+    """Build dist/dev.zip once per session, exactly as a person would (`make package STAGE=dev`)."""
+    result = subprocess.run(["make", "package", "STAGE=dev"], cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return PROJECT / "dist" / "dev.zip"

@@ -1,6 +1,5 @@
 """The artifact itself: `make package STAGE=dev` builds dist/dev.zip, and the zip alone serves a chat."""
 
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,19 +7,11 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.conftest import start_lambda
-from tests.deploy.support import PROJECT, LambdaClient, LambdaProcess, lambda_environment
+from tests.deploy.support import LambdaClient, LambdaProcess, lambda_environment
 from tests.fakes.bedrock import MALICIOUS_MARKER
 
 pytestmark = pytest.mark.slow
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="session")
-def dev_zip() -> Path:
-    """Build dist/dev.zip once per session, exactly as a person would."""
-    result = subprocess.run(["make", "package", "STAGE=dev"], cwd=PROJECT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return PROJECT / "dist" / "dev.zip"
 
 
 @pytest.fixture(scope="module")
