@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,13 @@ def bedrock_url() -> str:
     return os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]  # the fake Bedrock started by tests/conftest.py
 
 
+def collect_static() -> None:
+    """Gather static files into STATIC_ROOT, as `make package` does before zipping (WhiteNoise serves them)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatapp.settings.base", "DJANGO_SECRET_KEY": "collectstatic"}
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+    subprocess.run(command, cwd=PROJECT, env=env, check=True)
+
+
 def start_lambda(*, app_root: Path, settings_dir: Path, handler_module: str, env: dict[str, str]) -> LambdaProcess:
     """Start a container and run the first-deploy commands through the handler's `manage` event."""
     process = LambdaProcess(app_root=app_root, settings_dir=settings_dir, handler_module=handler_module, env=env)
@@ -38,6 +46,7 @@ def source_lambda(moto_server, bedrock_url, tmp_path_factory) -> Iterator[Lambda
     """A warm container running the source tree with the zappa_settings.py Zappa generates for `dev`."""
     workdir = tmp_path_factory.mktemp("lambda-source")
     settings_dir = save_python_settings("dev", workdir / "settings")
+    collect_static()
     env = lambda_environment(
         dynamodb_url=moto_server.url, bedrock_url=bedrock_url, workdir=workdir, CUSTOM_DOMAIN="chat.example.com"
     )
