@@ -1,10 +1,19 @@
 """The app behind Zappa's real LambdaHandler, fed API Gateway HTTP API (v2) and REST API (v1) events."""
 
 import json
+import re
+from urllib.parse import urlencode
 
 import pytest
 
-from tests.deploy.support import API_HOST, LambdaClient
+from tests.deploy.support import (
+    API_HOST,
+    PROJECT,
+    LambdaClient,
+    LambdaProcess,
+    lambda_environment,
+    save_python_settings,
+)
 from tests.fakes.bedrock import MALICIOUS_MARKER
 
 CHAT_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -167,3 +176,34 @@ def test_blocked_prompt_counts_in_the_blocked_metric(source_lambda):
     (record,) = [line for line in client.json_logs() if line.get("event") == "chat_request"]
     assert record["Blocked"] == 1
     assert "ChatModelLatency" not in record
+
+
+@pytest.fixture(scope="module")
+def unmigrated_lambda(moto_server, bedrock_url, tmp_path_factory):
+    """A container whose relational database was never migrated: the admin fails in an unexpected way."""
+    workdir = tmp_path_factory.mktemp("lambda-unmigrated")
+    settings_dir = save_python_settings("dev", workdir / "settings")
+    env = lambda_environment(dynamodb_url=moto_server.url, bedrock_url=bedrock_url, workdir=workdir)
+    process = LambdaProcess(app_root=PROJECT, settings_dir=settings_dir, handler_module="zappa.handler", env=env)
+    yield process
+    process.stop()
+
+
+def test_unexpected_error_is_logged_once_with_traceback_and_never_shown(unmigrated_lambda):
+    client = LambdaClient(unmigrated_lambda)
+    form = client.get("/admin/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.body).group(1)
+    response = client.request(
+        "POST",
+        "/admin/login/",
+        body=urlencode({"csrfmiddlewaretoken": token, "username": "admin", "password": "x" * 12}),
+        content_type="application/x-www-form-urlencoded",
+        headers={"origin": f"https://{API_HOST}"},
+    )
+    assert response.status == 500
+    assert "Traceback" not in response.body
+    assert "OperationalError" not in response.body
+    errors = [line for line in client.json_logs() if line.get("level") == "ERROR"]
+    assert len(errors) == 1
+    assert "OperationalError" in errors[0]["traceback"]
+    assert sum("Traceback" in line for line in client.logs) == 1
