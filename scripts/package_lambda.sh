@@ -13,7 +13,7 @@ DJANGO_SETTINGS_MODULE=chatapp.settings.base DJANGO_SECRET_KEY=collectstatic-onl
 mkdir -p dist
 rm -f "dist/$STAGE.zip"
 # Zappa zips the virtualenv named by VIRTUAL_ENV; without credentials it still packages (region from the settings).
-env -u AWS_PROFILE VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" AWS_DEFAULT_REGION=us-east-1 \
+env -u AWS_PROFILE AWS_EC2_METADATA_DISABLED=true VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" AWS_DEFAULT_REGION=us-east-1 \
   "$VENV/bin/zappa" package "$STAGE" --output "dist/$STAGE.zip" --disable_progress >/dev/null
 "$VENV/bin/python" scripts/lambda_zip.py "dist/$STAGE.zip"
 
