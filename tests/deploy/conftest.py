@@ -33,7 +33,6 @@ def collect_static() -> None:
 def start_lambda(*, app_root: Path, settings_dir: Path, handler_module: str, env: dict[str, str]) -> LambdaProcess:
     """Start a container and run the first-deploy commands through the handler's `manage` event."""
     process = LambdaProcess(app_root=app_root, settings_dir=settings_dir, handler_module=handler_module, env=env)
-    process.manage_logs = []
     for command in ("migrate --noinput", "ensure_tables"):
         answer, logs = process.invoke({"manage": command})
         assert answer == {}, answer

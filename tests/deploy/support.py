@@ -56,6 +56,7 @@ class LambdaProcess:
             stderr=self._stderr,
             text=True,
         )
+        self.manage_logs: list[str] = []  # what the first-deploy `manage` events printed
         self.startup_logs, ready = self._read_answer()
         self.handler_file = ready["ready"]
 
