@@ -1,9 +1,10 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+PACKAGE_VENV := .venv-package
 STAGE ?= dev
 
-.PHONY: install run test lint
+.PHONY: install run test lint package
 
 # Everything `run` and `test` use; reinstalled when the requirements change.
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
@@ -23,3 +24,14 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Runtime requirements + zappa only: Zappa zips the whole virtualenv, so no test tools may be in it.
+$(PACKAGE_VENV)/.installed: requirements/base.txt requirements/package.txt
+	rm -rf $(PACKAGE_VENV)
+	$(PYTHON) -m venv $(PACKAGE_VENV)
+	$(PACKAGE_VENV)/bin/pip install --quiet --upgrade pip
+	$(PACKAGE_VENV)/bin/pip install --quiet -r requirements/package.txt
+	touch $@
+
+package: $(PACKAGE_VENV)/.installed
+	scripts/package_lambda.sh $(STAGE)

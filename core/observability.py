@@ -20,6 +20,8 @@ from typing import Any
 
 from django.conf import settings
 
+from core.metrics import add_embedded_metrics
+
 logger = logging.getLogger("chatapp.request")
 
 _current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("request_record", default=None)
@@ -41,6 +43,8 @@ def request_record(**fields: Any) -> Iterator[dict[str, Any]]:
     finally:
         record["timings_ms"]["total"] = round((time.perf_counter() - started) * 1000, 1)
         _current.reset(token)
+        if settings.EMBEDDED_METRICS:
+            add_embedded_metrics(record)
         logger.info("chat_request", extra={"record": record})
 
 

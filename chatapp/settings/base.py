@@ -11,8 +11,17 @@ env = environ.Env()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Required secret: no default outside development, so a misconfigured deployment fails at start-up.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-development-only" if DEBUG else environ.Env.NOTSET)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# On Lambda (the runtime sets AWS_LAMBDA_FUNCTION_NAME) the default hosts are API Gateway's and CUSTOM_DOMAIN.
+CUSTOM_DOMAIN = env("CUSTOM_DOMAIN", default="")
+ON_LAMBDA = bool(env("AWS_LAMBDA_FUNCTION_NAME", default=""))
+_lambda_hosts = [f".execute-api.{env('AWS_REGION', default='us-east-1')}.amazonaws.com"] if ON_LAMBDA else []
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=(["localhost", "127.0.0.1"] if DEBUG else []) + _lambda_hosts + ([CUSTOM_DOMAIN] if CUSTOM_DOMAIN else []),
+)
+CSRF_TRUSTED_ORIGINS = env.list(
+    "DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"https://{CUSTOM_DOMAIN}"] if CUSTOM_DOMAIN else []
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -72,9 +81,15 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+# Absolute, and prefixed per request by the storage: right under an API Gateway stage and on a custom domain.
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "core.staticfiles.ScriptPrefixStaticFilesStorage"},
+}
+WHITENOISE_STATIC_PREFIX = "/static/"
 
 # Sessions live in DynamoDB (security.sessions); cookies are Secure unless developing over plain http.
 SESSION_ENGINE = "security.sessions"
@@ -109,6 +124,8 @@ HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
 INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 3600)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/min")
 LOG_MESSAGE_CONTENT = env.bool("LOG_MESSAGE_CONTENT", default=False)
+# CloudWatch metrics embedded in the request's log line (EMF); on by default on Lambda.
+EMBEDDED_METRICS = env.bool("EMBEDDED_METRICS", default=ON_LAMBDA)
 # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
 RETRY_AFTER_SECONDS = env.int("RETRY_AFTER_SECONDS", default=5)
 

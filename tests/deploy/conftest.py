@@ -1,0 +1,62 @@
+"""Fixtures for the Lambda tests: a moto server process, Zappa's generated settings, warm handler processes."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.support import PROJECT, LambdaProcess, MotoServer, lambda_environment, save_python_settings
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def bedrock_url() -> str:
+    return os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]  # the fake Bedrock started by tests/conftest.py
+
+
+def collect_static() -> None:
+    """Gather static files into STATIC_ROOT, as `make package` does before zipping (WhiteNoise serves them)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatapp.settings.base", "DJANGO_SECRET_KEY": "collectstatic"}
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+    subprocess.run(command, cwd=PROJECT, env=env, check=True)
+
+
+def start_lambda(*, app_root: Path, settings_dir: Path, handler_module: str, env: dict[str, str]) -> LambdaProcess:
+    """Start a container and run the first-deploy commands through the handler's `manage` event."""
+    process = LambdaProcess(app_root=app_root, settings_dir=settings_dir, handler_module=handler_module, env=env)
+    for command in ("migrate --noinput", "ensure_tables"):
+        answer, logs = process.invoke({"manage": command})
+        assert answer == {}, answer
+        process.manage_logs.extend(logs)
+    return process
+
+
+@pytest.fixture(scope="module")
+def source_lambda(moto_server, bedrock_url, tmp_path_factory) -> Iterator[LambdaProcess]:
+    """A warm container running the source tree with the zappa_settings.py Zappa generates for `dev`."""
+    workdir = tmp_path_factory.mktemp("lambda-source")
+    settings_dir = save_python_settings("dev", workdir / "settings")
+    collect_static()
+    env = lambda_environment(
+        dynamodb_url=moto_server.url, bedrock_url=bedrock_url, workdir=workdir, CUSTOM_DOMAIN="chat.example.com"
+    )
+    process = start_lambda(app_root=PROJECT, settings_dir=settings_dir, handler_module="zappa.handler", env=env)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def dev_zip() -> Path:
+    """Build dist/dev.zip once per session, exactly as a person would (`make package STAGE=dev`)."""
+    result = subprocess.run(["make", "package", "STAGE=dev"], cwd=PROJECT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return PROJECT / "dist" / "dev.zip"

@@ -1,0 +1,181 @@
+"""The Lambda role's policy (deploy/iam/<stage>.json) allows what the code calls, on its own resources only.
+
+The chat flow runs against moto while every botocore call is recorded; each call is turned into the IAM
+action(s) and resource ARN that AWS would authorise, and the stage's policy must allow each one.
+"""
+
+import fnmatch
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.client
+import pytest
+from django.core.management import call_command
+
+from tests.chatapp.conftest import ApiClient
+from tests.deploy.support import PROJECT
+from tests.fakes.bedrock import MALICIOUS_MARKER
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+TABLES = ("sessions", "intent_cache", "conversations", "rate_limits")
+# Only `ensure_tables` (run once per deployment through `zappa manage`) needs these.
+TABLE_SETUP_ACTIONS = {"dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:DescribeTimeToLive"}
+ZAPPA_SETTINGS = json.loads((PROJECT / "zappa_settings.json").read_text())
+STAGES = sorted(ZAPPA_SETTINGS)
+
+
+def stage_setting(stage: str, name: str) -> Any:
+    config = ZAPPA_SETTINGS[stage]
+    while name not in config and "extends" in config:
+        config = ZAPPA_SETTINGS[config["extends"]]
+    return config[name]
+
+
+def stage_policy(stage: str) -> dict[str, Any]:
+    return json.loads((PROJECT / stage_setting(stage, "attach_policy")).read_text())
+
+
+def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**s, "Action": _list(s["Action"]), "Resource": _list(s["Resource"])} for s in policy["Statement"]]
+
+
+def _list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def allows(policy: dict[str, Any], action: str, resource: str) -> bool:
+    """Return True when an Allow statement without conditions names `action` on `resource`."""
+    for statement in statements(policy):
+        if statement["Effect"] != "Allow" or "Condition" in statement:
+            continue
+        patterns = [pattern.replace("${aws:PrincipalAccount}", ACCOUNT) for pattern in statement["Resource"]]
+        if any(fnmatch.fnmatchcase(action, a) for a in statement["Action"]) and any(
+            fnmatch.fnmatchcase(resource, p) for p in patterns
+        ):
+            return True
+    return False
+
+
+def authorisations(service: str, operation: str, params: dict[str, Any], prefix: str) -> set[tuple[str, str]]:
+    """Return the (IAM action, resource ARN) pairs AWS checks for one API call, with tables renamed to `prefix`."""
+
+    def table(name: str, index: str | None = None) -> str:
+        arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{prefix}{name.removeprefix('test-')}"
+        return f"{arn}/index/{index}" if index else arn
+
+    if service == "bedrock-runtime":
+        action = {"Converse": "InvokeModel", "ConverseStream": "InvokeModelWithResponseStream"}[operation]
+        return {(f"bedrock:{action}", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{params['modelId']}")}
+    assert service == "dynamodb", f"an unexpected AWS service is called: {service}.{operation}"
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return {(f"dynamodb:{operation}", table(name)) for name in params["RequestItems"]}
+    if operation == "TransactWriteItems":
+        kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
+        kinds["ConditionCheck"] = "ConditionCheckItem"
+        return {
+            (f"dynamodb:{kinds[kind]}", table(body["TableName"]))
+            for item in params["TransactItems"]
+            for kind, body in item.items()
+        }
+    return {(f"dynamodb:{operation}", table(params["TableName"], params.get("IndexName")))}
+
+
+@pytest.fixture
+def recorded_calls(monkeypatch) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(self, operation_name, api_params):
+        calls.append((self.meta.service_model.service_name, operation_name, api_params))
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    yield calls
+
+
+@pytest.fixture
+def chat_flow_calls(recorded_calls, db, settings, bedrock, django_user_model) -> list[tuple[str, str, dict[str, Any]]]:
+    """Run every path a deployment takes: tables, session, chats, a retry, a block, reads, delete, health, admin."""
+    settings.CHAT_RATE_LIMIT = "20/min"
+    from core.dynamodb import registered_tables
+
+    for model in registered_tables():
+        model.delete_table()
+    recorded_calls.clear()  # the deletes above are the test's own setup
+    call_command("ensure_tables")
+    api = ApiClient()
+    first = api.chat("Hello", request_id="retry-me")
+    assert first.status_code == 200
+    assert api.chat("Hello", request_id="retry-me").status_code == 200
+    conversation_id = first.json()["conversation_id"]
+    assert api.chat("More", conversation_id=conversation_id).status_code == 200
+    assert api.chat(f"{MALICIOUS_MARKER} please").status_code == 403
+    assert api.get("/api/v1/conversations").status_code == 200
+    assert api.get(f"/api/v1/conversations/{conversation_id}").status_code == 200
+    assert api.delete(f"/api/v1/conversations/{conversation_id}").status_code == 204
+    assert api.get("/api/v1/health").status_code == 200
+    moderator = django_user_model.objects.create_superuser("moderator", password="secret-enough")
+    api.http.force_login(moderator)  # a login replaces the anonymous session, a logout deletes it
+    assert api.http.get("/admin/security/blockedprompt/").status_code == 200
+    api.http.logout()
+    return recorded_calls
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_policy_allows_every_call_the_chat_flow_makes(chat_flow_calls, stage):
+    policy = stage_policy(stage)
+    prefix = stage_setting(stage, "environment_variables")["DYNAMODB_TABLE_PREFIX"]
+    needed = set().union(*(authorisations(s, o, p, prefix) for s, o, p in chat_flow_calls))
+    assert {action for action, _ in needed} >= {"dynamodb:Query", "dynamodb:PutItem", "bedrock:InvokeModel"}
+    missing = sorted(pair for pair in needed if not allows(policy, *pair))
+    assert missing == [], f"deploy/iam/{stage}.json does not allow: {missing}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_policy_grants_no_action_the_code_does_not_use(chat_flow_calls, stage):
+    used = {action for s, o, p in chat_flow_calls for action, _ in authorisations(s, o, p, "any-")}
+    granted = {action for statement in statements(stage_policy(stage)) for action in statement["Action"]}
+    granted -= {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert granted <= used, f"granted but never used: {sorted(granted - used)}"
+    assert used & TABLE_SETUP_ACTIONS == {"dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_policy_names_only_the_stage_resources(stage):
+    env = stage_setting(stage, "environment_variables")
+    prefix, lambda_name = env["DYNAMODB_TABLE_PREFIX"], f"{stage_setting(stage, 'project_name')}-{stage}"
+    account = "${aws:PrincipalAccount}"
+    tables = {f"arn:aws:dynamodb:{REGION}:{account}:table/{prefix}{name}" for name in TABLES}
+    index = f"arn:aws:dynamodb:{REGION}:{account}:table/{prefix}conversations/index/by_owner"
+    profiles = {env["BEDROCK_SCREEN_MODEL_ID"], env["BEDROCK_CHAT_MODEL_ID"]}
+    for statement in statements(stage_policy(stage)):
+        assert statement["Effect"] == "Allow"
+        for action in statement["Action"]:
+            assert "*" not in action, action
+        for resource in statement["Resource"]:
+            assert resource != "*"
+            service = resource.split(":")[2]
+            if service == "dynamodb":
+                assert resource in tables | {index}
+            elif service == "logs":
+                assert resource.startswith(f"arn:aws:logs:{REGION}:{account}:log-group:/aws/lambda/{lambda_name}")
+            elif ":inference-profile/" in resource:
+                assert resource.removeprefix(f"arn:aws:bedrock:{REGION}:{account}:inference-profile/") in profiles
+            else:
+                # A US profile routes to US regions; its models are allowed only when invoked through the profile.
+                region, model = resource.split(":")[3], resource.split("/", 1)[1]
+                assert region == "us-*"
+                assert f"us.{model}" in profiles
+                condition = statement["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
+                assert {arn.rsplit("/", 1)[1] for arn in condition} == profiles
+
+
+def test_zappa_manages_the_role_with_this_policy_instead_of_its_default():
+    for stage in STAGES:
+        assert stage_setting(stage, "manage_roles") is True
+        assert Path(PROJECT / stage_setting(stage, "attach_policy")).is_file()
+    assert stage_setting("production", "debug") is False
+    assert stage_setting("production", "log_level") in ("INFO", "WARNING", "ERROR")

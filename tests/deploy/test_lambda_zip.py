@@ -1,0 +1,71 @@
+"""The artifact itself: `make package STAGE=dev` builds dist/dev.zip, and the zip alone serves a chat."""
+
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.conftest import start_lambda
+from tests.deploy.support import LambdaClient, LambdaProcess, lambda_environment
+from tests.fakes.bedrock import MALICIOUS_MARKER
+
+pytestmark = pytest.mark.slow
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def zip_lambda(dev_zip, moto_server, bedrock_url, tmp_path_factory) -> Iterator[LambdaProcess]:
+    """A container that runs the unpacked zip with no site-packages at all: only the zip can be imported."""
+    task = tmp_path_factory.mktemp("var-task")
+    with zipfile.ZipFile(dev_zip) as archive:
+        archive.extractall(task)
+    workdir = tmp_path_factory.mktemp("lambda-zip")
+    env = lambda_environment(dynamodb_url=moto_server.url, bedrock_url=bedrock_url, workdir=workdir)
+    process = start_lambda(app_root=task, settings_dir=task, handler_module="handler", env=env)
+    process.task = task
+    yield process
+    process.stop()
+
+
+def test_zip_fits_lambda_and_holds_no_dev_tools_or_numpy(dev_zip):
+    with zipfile.ZipFile(dev_zip) as archive:
+        infos = archive.infolist()
+    names = {info.filename.split("/")[0] for info in infos}
+    assert sum(info.compress_size for info in infos) <= 50 * MIB
+    assert sum(info.file_size for info in infos) <= 250 * MIB
+    for absent in ("numpy", "pytest", "moto", "playwright", "troposphere", "pip", "setuptools", "tests", ".venv"):
+        assert absent not in names
+    for present in ("handler.py", "zappa_settings.py", "django", "zappa", "langchain_aws", "staticfiles", "chatapp"):
+        assert present in names
+
+
+def test_zip_ships_bytecode_for_every_module(dev_zip):
+    with zipfile.ZipFile(dev_zip) as archive:
+        names = set(archive.namelist())
+    assert "django/db/models/__pycache__/base.cpython-311.pyc" in names
+    assert "chatapp/__pycache__/services.cpython-311.pyc" in names
+
+
+def test_zip_handler_is_the_one_inside_the_zip(zip_lambda):
+    assert Path(zip_lambda.handler_file).resolve() == (zip_lambda.task / "handler.py").resolve()
+
+
+def test_zip_serves_a_chat_and_blocks_a_prompt(zip_lambda, bedrock):
+    client = LambdaClient(zip_lambda)
+    token = client.session()
+    headers = {"x-csrftoken": token, "origin": f"https://{client.host}"}
+    reply = client.post_json("/api/v1/ai/chat", {"message": "Hello from the zip"}, headers=headers)
+    assert reply.status == 200, reply.body
+    assert reply.json()["message"]["content"] == "Echo: Hello from the zip"
+    blocked = client.post_json("/api/v1/ai/chat", {"message": f"{MALICIOUS_MARKER}, zip"}, headers=headers)
+    assert blocked.status == 403
+    assert blocked.json()["error"]["code"] == "prompt_blocked"
+
+
+def test_zip_serves_the_page_and_admin_css_under_the_stage(zip_lambda):
+    client = LambdaClient(zip_lambda)
+    assert 'href="/dev/static/chatapp/chat.css"' in client.get("/").body
+    css = client.get("/static/admin/css/base.css")
+    assert css.status == 200
+    assert css.headers["content-type"].startswith("text/css")
