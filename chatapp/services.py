@@ -1,17 +1,20 @@
 """Conversation writes: answering a message and deleting a conversation."""
 
+import contextvars
+import functools
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
 
 from chatapp import repositories
-from chatapp.clients import chat_model
+from chatapp.clients import Reply, chat_model
 from chatapp.repositories import Message, MessageItem
 from core import observability
 from core.exceptions import NotFound
-from security.services import prompt_screen
+from security.services import ScreeningResult, prompt_lookup, prompt_screen
 
 TITLE_CHARS = 60
 
@@ -31,13 +34,9 @@ def conversation_reply(*, owner: str, text: str, conversation_id: str | None, re
     if request_id and (stored := _stored_reply(owner, request_id)):
         return stored
     history = _history(owner, conversation_id) if conversation_id else []
-    screening = prompt_screen(text=text, owner=owner)
     received_at = datetime.now(tz=UTC)
+    screening, reply = _screened_reply(owner=owner, text=text, turns=[(m.role, m.content) for m in history])
     text = screening.text
-    with observability.stage("chat_model"):
-        reply = chat_model().reply(history=[(m.role, m.content) for m in history], message=text)
-    observability.record(chat_model=reply.model_id)
-    observability.add_usage("chat", reply.usage)
     replied_at = datetime.now(tz=UTC)
     pair = (_new_message("user", text, received_at), _new_message("assistant", reply.content, replied_at))
     new_conversation_id = conversation_id or str(uuid.uuid4())
@@ -60,6 +59,62 @@ def conversation_reply(*, owner: str, text: str, conversation_id: str | None, re
     except repositories.ConversationGone:
         raise NotFound("The conversation was deleted.") from None
     return ChatReply(new_conversation_id, pair[1], screening.source)
+
+
+def _screened_reply(*, owner: str, text: str, turns: list[tuple[str, str]]) -> tuple[ScreeningResult, Reply]:
+    """Screen `text`, then answer it; the chat model never sees a message screening did not pass.
+
+    With SCREENING_MODE=parallel a cache miss starts the answer while the screening model runs, to hide
+    its latency. The answer is revealed only once the verdict is safe; otherwise it is discarded unread
+    (never stored, returned or logged) and only its wasted tokens are counted. A cached verdict is used
+    first, so a known-malicious message never reaches the chat model in either mode.
+    """
+    if settings.SCREENING_MODE != "parallel":
+        screening = prompt_screen(text=text, owner=owner)
+        return screening, _answer(turns, screening.text)
+    lookup = prompt_lookup(text=text)
+    if lookup.cached is not None:
+        screening = prompt_screen(text=text, owner=owner, lookup=lookup)
+        return screening, _answer(turns, screening.text)
+    run_in_context = contextvars.copy_context().run
+    speculative = _speculation_pool().submit(run_in_context, _call_chat_model, turns, lookup.text)
+    try:
+        screening = prompt_screen(text=text, owner=owner, lookup=lookup)
+    except Exception:
+        _discard(speculative)
+        raise
+    return screening, _revealed(speculative.result())
+
+
+def _answer(turns: list[tuple[str, str]], text: str) -> Reply:
+    return _revealed(_call_chat_model(turns, text))
+
+
+def _call_chat_model(turns: list[tuple[str, str]], text: str) -> Reply:
+    with observability.stage("chat_model"):
+        return chat_model().reply(history=turns, message=text)
+
+
+def _revealed(reply: Reply) -> Reply:
+    observability.record(chat_model=reply.model_id)
+    observability.add_usage("chat", reply.usage)
+    return reply
+
+
+def _discard(speculative: Future[Reply]) -> None:
+    """Wait for a speculative answer screening refused, and count its tokens as wasted; never read its text."""
+    try:
+        reply = speculative.result(timeout=settings.CHAT_MODEL_READ_TIMEOUT + 2)
+    except Exception:  # a failed speculation cost nothing worth counting
+        observability.record(speculative_reply="failed")
+        return
+    observability.record(speculative_reply="discarded")
+    observability.add_usage("discarded", reply.usage)
+
+
+@functools.cache
+def _speculation_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="speculative-reply")
 
 
 def conversation_delete(*, owner: str, conversation_id: str) -> None:

@@ -20,10 +20,12 @@ from security.policy import clean, normalise, pin_key, policy_version, text_hash
 from security.repositories import intent_verdict_delete, intent_verdict_put, intent_verdicts_get
 
 __all__ = [
+    "PromptLookup",
     "ScreeningResult",
     "blocked_prompt_confirm_block",
     "blocked_prompt_mark_false_positive",
     "blocked_prompt_reopen",
+    "prompt_lookup",
     "prompt_screen",
 ]
 
@@ -40,18 +42,34 @@ class ScreeningResult:
     model_id: str
 
 
-def prompt_screen(*, text: str, owner: str) -> ScreeningResult:
-    """Return the verdict on `text`, from the intent cache or the screening model.
+@dataclass(frozen=True)
+class PromptLookup:
+    """A message prepared for screening, with the intent cache's verdict on it if there is one."""
+
+    raw: str
+    text: str  # what the models see: NFKC, no invisible characters, trimmed
+    normalised: str  # what a verdict is about
+    cached: ScreeningResult | None
+
+
+def prompt_lookup(*, text: str) -> PromptLookup:
+    """Prepare `text` for screening and look up its verdict in the intent cache, without any model call."""
+    cleaned = clean(text).strip()
+    normalised = normalise(cleaned)
+    return PromptLookup(text, cleaned, normalised, _cached_verdict(cleaned, normalised))
+
+
+def prompt_screen(*, text: str, owner: str, lookup: PromptLookup | None = None) -> ScreeningResult:
+    """Return the verdict on `text`, from the intent cache (or `lookup`, already done) or the screening model.
 
     Raise PromptBlocked (after recording the attempt for moderators) when it is malicious, and
     ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
     """
-    cleaned = clean(text).strip()
-    normalised = normalise(cleaned)
-    result = _cached_verdict(cleaned, normalised) or _model_verdict(cleaned, normalised)
+    lookup = lookup or prompt_lookup(text=text)
+    result = lookup.cached or _model_verdict(lookup.text, lookup.normalised)
     observability.record(verdict=result.verdict, verdict_source=result.source, screen_model=result.model_id)
     if result.verdict == "malicious":
-        blocked_prompt_record(text=text, normalised=normalised, result=result, owner=owner)
+        blocked_prompt_record(text=lookup.raw, normalised=lookup.normalised, result=result, owner=owner)
         raise PromptBlocked(category=result.category)
     return result
 

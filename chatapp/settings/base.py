@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -116,6 +117,14 @@ BEDROCK_CHAT_MODEL_ID = env("BEDROCK_CHAT_MODEL_ID", default="us.anthropic.claud
 SCREEN_MODEL_READ_TIMEOUT = env.float("SCREEN_MODEL_READ_TIMEOUT", default=8.0)
 CHAT_MODEL_READ_TIMEOUT = env.float("CHAT_MODEL_READ_TIMEOUT", default=20.0)
 CHAT_MAX_TOKENS = env.int("CHAT_MAX_TOKENS", default=1024)
+# "sequential": screen, then answer. "parallel": on a screening-cache miss, start the answer while the
+# screening model runs and reveal it only if the verdict is safe (lower latency, wasted tokens on blocks).
+SCREENING_MODE = env.str("SCREENING_MODE", default="sequential")
+if SCREENING_MODE not in ("sequential", "parallel"):
+    raise ImproperlyConfigured(f"SCREENING_MODE must be sequential or parallel, not {SCREENING_MODE!r}")
+# Bedrock prompt caching: a cachePoint is added once the stable prefix (system prompt + history) is long
+# enough to be cached at all (Claude Sonnet 4.x: 1,024 tokens; estimated at 4 characters a token).
+PROMPT_CACHE_MIN_TOKENS = env.int("PROMPT_CACHE_MIN_TOKENS", default=1024)
 
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
 # Bodies above this are refused (413) before parsing; a message can take up to 6 bytes per character as JSON.

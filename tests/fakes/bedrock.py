@@ -27,6 +27,8 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: bytes | None = None
+    # Hold this answer until a call to that model arrives (at most 5 s): proves two calls overlapped.
+    after_call_to: str | None = None
 
 
 def text_answer(text: str, *, input_tokens: int = 10, output_tokens: int = 5) -> Answer:
@@ -80,6 +82,7 @@ def server_error() -> Answer:
 class Call:
     model_id: str
     body: dict[str, Any]
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def last_user_text(self) -> str:
@@ -103,7 +106,7 @@ class FakeBedrock:
         self.calls: list[Call] = []
         self._queues: dict[str, deque[Answer]] = defaultdict(deque)
         self.default: Callable[[str, Call], Answer] = _default_answer
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -139,9 +142,14 @@ class FakeBedrock:
         call = Call(model_id, body)
         with self._lock:
             self.calls.append(call)
+            self._lock.notify_all()
             queue = self._queues.get(model_id)
             scripted = queue.popleft() if queue else None
-        return scripted or self.default(model_id, call)
+        answer = scripted or self.default(model_id, call)
+        if answer.after_call_to:
+            with self._lock:
+                self._lock.wait_for(lambda: bool(self.calls_to(answer.after_call_to or "")), timeout=5)
+        return answer
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
