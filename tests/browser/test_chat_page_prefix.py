@@ -19,11 +19,18 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
+class StaticFiles(StaticFilesHandler):
+    """Serve /static/ whatever STATIC_URL says: Django caches STATIC_URL with the first request's prefix."""
+
+    def get_base_url(self) -> str:
+        return "/static/"
+
+
 class StagePrefix:
     """Serve the app below PREFIX the way Zappa does (SCRIPT_NAME); refuse any other path but static files.
 
-    Static files are let through without the prefix: their URL follows STATIC_URL, which the deployment
-    settings own. Everything else the page asks for must carry the prefix, or the test sees a 404.
+    Static files are let through with or without the prefix: their URL follows STATIC_URL, which the
+    deployment settings own. Everything else the page asks for must carry the prefix, or it gets a 404.
     """
 
     def __init__(self, app: object) -> None:
@@ -43,7 +50,7 @@ class StagePrefix:
 
 @pytest.fixture
 def staged_server(live_server) -> Iterator[tuple[str, StagePrefix]]:
-    app = StagePrefix(StaticFilesHandler(WSGIHandler()))
+    app = StagePrefix(StaticFiles(WSGIHandler()))
     server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
     server.set_app(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -1,9 +1,11 @@
 """The chat page view: its URLs follow the script prefix, and only it carries the strict CSP."""
 
 from django.test import Client
-from django.test.utils import override_script_prefix
+from django.test.utils import override_script_prefix, override_settings
 
 
+# Django caches STATIC_URL with the script prefix of its first use; override_settings drops that cache on exit.
+@override_settings(STATIC_URL="static/")
 def test_page_renders_every_api_url_below_the_script_prefix(db):
     # The test client does not set the prefix from SCRIPT_NAME as the WSGI handler does (see tests/browser).
     with override_script_prefix("/dev/"):
