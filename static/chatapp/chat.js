@@ -326,7 +326,7 @@
     anchor.href = url.href;
     anchor.rel = "noopener noreferrer nofollow";
     anchor.target = "_blank";
-    renderInline(text, anchor);
+    anchor.textContent = text; // plain text: a URL inside link text must not become a nested link
     return anchor;
   }
 
@@ -440,7 +440,9 @@
         setUrl(data.conversation_id, false);
       }
       hideTyping();
-      appendMessage("assistant", data.message.content);
+      const reply = appendMessage("assistant", data.message.content);
+      // A long reply is read from its start: keep the question at the top rather than jump to the end.
+      if (reply.offsetHeight > el.thread.clientHeight * 0.7) userMessage.scrollIntoView({ block: "start" });
       announce(`Assistant: ${data.message.content}`);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
