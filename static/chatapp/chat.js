@@ -464,11 +464,12 @@
       userMessage.dataset.state = "blocked";
       const category = error.details.category || "other";
       const reason = CATEGORY_NAMES[category] || category.replace(/_/g, " ");
-      appendNotice({
+      const notice = appendNotice({
         kind: "blocked",
         title: "Message blocked by the safety screen",
         text: `It looked like ${reason}, so it was not sent to the assistant or saved. If this is a mistake, please rephrase; blocked messages are reviewed by a moderator.`,
       });
+      notice.dataset.category = category;
       return;
     }
     userMessage.dataset.state = "failed";
@@ -489,7 +490,7 @@
   }
 
   function failureTitle(error) {
-    if (error.status === 429) return "Too many messages";
+    if (error.status === 429) return "Message limit reached";
     if (error.code === "screening_unavailable") return "Safety screening is unavailable";
     if (error.code === "model_unavailable") return "The assistant could not answer";
     if (error.code === "storage_unavailable") return "Storage is unavailable";
@@ -504,8 +505,9 @@
     button.type = "button";
     let remaining = waitSeconds;
     const tick = () => {
+      if (remaining < waitSeconds && !button.isConnected) return; // the notice is gone: stop counting
       button.disabled = remaining > 0;
-      button.textContent = remaining > 0 ? `Retry in ${remaining} s` : "Retry";
+      button.textContent = remaining > 0 ? `Retry in ${duration(remaining)}` : "Retry";
       remaining -= 1;
       if (remaining >= 0) setTimeout(tick, 1000);
     };
@@ -516,6 +518,12 @@
       el.message.focus();
     });
     return button;
+  }
+
+  function duration(seconds) {
+    if (seconds < 60) return `${seconds} s`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+    return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
   }
 
   function onSubmit(event) {
