@@ -93,6 +93,7 @@ def test_blocked_prompt_shows_a_polite_notice_and_is_not_kept(page, bedrock):
     notice = page.locator("#thread .message[data-role='notice']")
     expect(notice).to_contain_text("blocked by the safety screen")
     expect(notice).to_contain_text("prompt injection")
+    expect(notice).to_have_attribute("data-category", "prompt_injection")
     expect(messages(page, "user")).to_have_attribute("data-state", "blocked")
     expect(messages(page, "assistant")).to_have_count(0)
     expect(page.get_by_role("button", name="Retry")).to_have_count(0)
@@ -117,6 +118,20 @@ def test_html_in_a_reply_stays_text_and_never_runs(page, bedrock):
     page.reload()  # the stored history renders the same way
     expect(reply).to_have_text(XSS_REPLY)
     assert page.evaluate("typeof window.__xss") == "undefined"
+
+
+def test_script_links_in_a_reply_stay_text_and_web_links_open_safely(page, bedrock):
+    reply_text = "[click me](javascript:window.__xss=3) or [docs](https://example.com/docs)"
+    bedrock.then(settings.BEDROCK_CHAT_MODEL_ID, text_answer(reply_text))
+    open_chat(page)
+    send(page, "links please")
+
+    reply = messages(page, "assistant")
+    expect(reply).to_have_text("click me or docs")
+    links = reply.get_by_role("link")
+    expect(links).to_have_count(1)
+    expect(links).to_have_attribute("href", "https://example.com/docs")
+    expect(links).to_have_attribute("rel", "noopener noreferrer nofollow")
 
 
 def test_markdown_reply_renders_lists_emphasis_and_a_copyable_code_block(page, bedrock):
@@ -238,9 +253,10 @@ def test_rate_limit_says_so_and_counts_down_before_retry(page, bedrock, settings
     send(page, "two")
 
     notice = page.locator("#thread .message[data-role='notice']")
-    expect(notice).to_contain_text("Too many messages")
-    expect(notice.get_by_role("button", name=re.compile(r"^Retry in \d+ s$"))).to_be_disabled()
+    expect(notice).to_contain_text("Message limit reached")
+    expect(notice.get_by_role("button", name=re.compile(r"^Retry in \d"))).to_be_disabled()
     assert len(bedrock.calls_to(settings.BEDROCK_CHAT_MODEL_ID)) == 1
+    screenshot(page, "rate-limited")
 
 
 def test_lost_connection_shows_an_error_instead_of_hanging(page, bedrock):
@@ -296,10 +312,14 @@ def test_offline_backend_shows_a_banner(page, bedrock, settings):
     settings.LLM_BACKEND = "offline"
     open_chat(page)
     expect(page.get_by_role("status").filter(has_text="Offline mode")).to_be_visible()
+    send(page, "hello")
+    expect(messages(page, "assistant")).to_contain_text("automatic reply (offline mode)")
+    screenshot(page, "offline-banner")
 
 
 def test_online_backend_shows_no_banner(page, bedrock):
     open_chat(page)
+    screenshot(page, "welcome")
     send(page, "hi")
     expect(messages(page, "assistant")).to_have_count(1)
     expect(page.get_by_text("Offline mode")).to_be_hidden()
