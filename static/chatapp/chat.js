@@ -29,6 +29,7 @@
     listEmpty: document.getElementById("conversations-empty"),
     newChat: document.getElementById("new-chat"),
     toggle: document.getElementById("sidebar-toggle"),
+    main: document.querySelector(".main"),
     backdrop: document.getElementById("backdrop"),
     offline: document.getElementById("offline-banner"),
     dialog: document.getElementById("confirm-delete"),
@@ -691,6 +692,7 @@
     app.classList.add("sidebar-open");
     el.toggle.setAttribute("aria-expanded", "true");
     el.backdrop.hidden = false;
+    el.main.inert = true; // keyboard focus stays in the open sidebar
     el.newChat.focus();
   }
 
@@ -699,6 +701,7 @@
     app.classList.remove("sidebar-open");
     el.toggle.setAttribute("aria-expanded", "false");
     el.backdrop.hidden = true;
+    el.main.inert = false;
   }
 
   // ---------------------------------------------------------------- start
@@ -717,6 +720,8 @@
         el.toggle.focus();
       }
     });
+    // Widening the window shows the sidebar in the layout: the small-screen overlay must not stay open.
+    matchMedia("(max-width: 767px)").addEventListener("change", (event) => event.matches || closeSidebar());
     window.addEventListener("popstate", () => {
       const conversationId = conversationFromUrl();
       if (conversationId) openConversation(conversationId, false);

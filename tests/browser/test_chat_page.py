@@ -288,6 +288,10 @@ def test_narrow_screen_has_no_horizontal_scroll_and_a_sidebar_toggle(page, bedro
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(new_chat).to_be_focused()
     expect(sidebar_titles(page)).to_have_count(1)
+    for _ in range(4):  # keyboard focus never lands on the page behind the open sidebar
+        page.keyboard.press("Tab")
+        assert not page.evaluate("document.querySelector('.main').contains(document.activeElement)")
+    new_chat.focus()
     screenshot(page, "mobile-390-sidebar")
     page.keyboard.press("Escape")
     expect(new_chat).to_be_hidden()
