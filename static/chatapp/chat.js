@@ -37,6 +37,7 @@
   };
   const state = {
     csrfToken: "",
+    session: Promise.resolve(),
     conversationId: null,
     conversations: [],
     pending: false,
@@ -57,6 +58,8 @@
   }
 
   async function request(method, url, body, csrfRetried = false) {
+    // A message sent while the page is still starting waits for the session's CSRF token.
+    if (method !== "GET") await state.session.catch(() => null);
     try {
       return await fetchJson(method, url, body);
     } catch (error) {
@@ -730,8 +733,9 @@
     updateComposer();
     el.message.focus();
 
+    state.session = startSession();
     try {
-      await startSession();
+      await state.session;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       appendNotice({

@@ -106,6 +106,21 @@ def test_blocked_prompt_shows_a_polite_notice_and_is_not_kept(page, bedrock):
     expect(page.get_by_text("No conversations yet.")).to_be_visible()
 
 
+def test_a_message_sent_while_the_page_starts_waits_for_the_session(page, bedrock):
+    held = []  # the first session request waits until the message is on its way
+    page.route("**/api/v1/session", lambda route: route.continue_() if held else held.append(route))
+    chat_statuses: list[int] = []
+    page.on("response", lambda response: "/ai/chat" in response.url and chat_statuses.append(response.status))
+    with page.expect_request("**/api/v1/session"):
+        page.goto("/")
+    send(page, "early bird")
+    expect(page.locator(".typing")).to_be_visible()
+    held[0].continue_()
+
+    expect(messages(page, "assistant")).to_have_text(["Echo: early bird"])
+    assert chat_statuses == [200]  # no CSRF failure and retry behind the scenes
+
+
 def test_html_in_a_reply_stays_text_and_never_runs(page, bedrock):
     bedrock.then(settings.BEDROCK_CHAT_MODEL_ID, text_answer(XSS_REPLY))
     open_chat(page)
