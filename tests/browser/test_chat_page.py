@@ -230,6 +230,8 @@ def test_delete_asks_for_confirmation_then_removes_the_conversation(page, bedroc
     expect(sidebar_titles(page)).to_have_count(2)
 
     page.get_by_role("button", name="Delete “delete me”").click()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice by default
+    screenshot(page, "delete-confirmation")
     dialog.get_by_role("button", name="Delete").click()
     expect(sidebar_titles(page)).to_have_text(["keep me"])
     expect(page.locator("#thread .message")).to_have_count(0)  # it was open: back to a new chat
