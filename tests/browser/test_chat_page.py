@@ -1,6 +1,7 @@
 """The chat page in real Chromium against the live server: chatting, conversations, blocked and error states."""
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -24,6 +25,14 @@ print("a line long enough to need a horizontal scroll bar in a narrow chat colum
 1. one
 2. two
 """
+
+
+@pytest.fixture(autouse=True)
+def _patient_expectations() -> Iterator[None]:
+    """Give replies time: the machine is shared, and a reply builds fresh model clients (about a second)."""
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default
 
 
 def open_chat(page, path: str = "/"):
