@@ -585,6 +585,8 @@
     const title = state.conversations.find((c) => c.id === current)?.title;
     document.title = title ? `${title} · Guarded chat` : "Guarded chat";
     el.listEmpty.hidden = state.conversations.length > 0;
+    // The list is rebuilt after every reply: keyboard focus inside it must survive that.
+    const focused = el.list.contains(document.activeElement) ? document.activeElement : null;
     el.list.replaceChildren(
       ...state.conversations.map((conversation) => {
         const item = node("li", "conversation");
@@ -602,6 +604,10 @@
         return item;
       }),
     );
+    if (focused) {
+      const same = (n) => n.dataset.id === focused.dataset.id && n.className === focused.className;
+      [...el.list.querySelectorAll("[data-id]")].find(same)?.focus();
+    }
   }
 
   async function openConversation(conversationId, push) {
