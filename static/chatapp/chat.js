@@ -1,1 +1,761 @@
-// The chat page script: see issue 7.
+// The chat page: talks to the v1 API only, with the URLs the template rendered (so a path prefix works).
+// Model output is untrusted: it is turned into DOM nodes with textContent, never parsed as HTML.
+"use strict";
+
+(() => {
+  const REQUEST_TIMEOUT_MS = 35000;
+  const CATEGORY_NAMES = {
+    prompt_injection: "an attempt to override the assistant's instructions (prompt injection)",
+    jailbreak: "an attempt to get around the assistant's safety rules (jailbreak)",
+    prompt_extraction: "an attempt to reveal the assistant's hidden instructions",
+    harmful_content: "a request for harmful content",
+    other: "content our usage policy does not allow",
+  };
+
+  const app = document.getElementById("app");
+  const urls = {
+    session: app.dataset.urlSession,
+    chat: app.dataset.urlChat,
+    conversations: app.dataset.urlConversations,
+  };
+  const el = {
+    thread: document.getElementById("thread"),
+    welcome: document.getElementById("welcome"),
+    announcer: document.getElementById("announcer"),
+    composer: document.getElementById("composer"),
+    message: document.getElementById("message"),
+    send: document.getElementById("send"),
+    list: document.getElementById("conversation-list"),
+    listEmpty: document.getElementById("conversations-empty"),
+    newChat: document.getElementById("new-chat"),
+    toggle: document.getElementById("sidebar-toggle"),
+    main: document.querySelector(".main"),
+    backdrop: document.getElementById("backdrop"),
+    offline: document.getElementById("offline-banner"),
+    dialog: document.getElementById("confirm-delete"),
+    dialogName: document.getElementById("confirm-delete-name"),
+  };
+  const state = {
+    csrfToken: "",
+    session: Promise.resolve(),
+    conversationId: null,
+    conversations: [],
+    pending: false,
+    // Bumped whenever the thread shows something else, so late answers for the old view are dropped.
+    view: 0,
+  };
+
+  // ---------------------------------------------------------------- API
+
+  class ApiError extends Error {
+    constructor(status, code, message, retryAfter, details) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.retryAfter = retryAfter;
+      this.details = details || {};
+    }
+  }
+
+  async function request(method, url, body, csrfRetried = false) {
+    // A message sent while the page is still starting waits for the session's CSRF token.
+    if (method !== "GET") await state.session.catch(() => null);
+    try {
+      return await fetchJson(method, url, body);
+    } catch (error) {
+      // The token can go stale (new session elsewhere): fetch a fresh one and try once more.
+      if (error instanceof ApiError && error.code === "csrf_failed" && !csrfRetried) {
+        await startSession();
+        return request(method, url, body, true);
+      }
+      throw error;
+    }
+  }
+
+  async function fetchJson(method, url, body) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRFToken"] = state.csrfToken;
+    try {
+      const response = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+        signal: controller.signal,
+      });
+      const data = response.status === 204 ? null : await response.json().catch(() => null);
+      if (response.ok) return data;
+      const error = (data && data.error) || {};
+      const message = error.message || `The server answered ${response.status}.`;
+      throw new ApiError(response.status, error.code || "http_error", message, retryAfter(response), error);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      if (controller.signal.aborted) {
+        throw new ApiError(0, "timeout", "The server took too long to answer. Your message may not have been sent.", 0);
+      }
+      throw new ApiError(0, "network", "Could not reach the server. Check your connection and try again.", 0);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function retryAfter(response) {
+    const header = response.headers.get("Retry-After");
+    if (!header) return 0;
+    const seconds = Number(header);
+    if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+    const date = Date.parse(header);
+    return Number.isNaN(date) ? 0 : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  }
+
+  async function startSession() {
+    const data = await fetchJson("GET", urls.session);
+    state.csrfToken = data.csrf_token;
+    el.offline.hidden = !data.offline;
+  }
+
+  function newRequestId() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  }
+
+  // ---------------------------------------------------------------- Markdown (a safe subset, to DOM nodes)
+
+  const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([\w+#.-]*)/;
+  const HEADING = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
+  const RULE = /^ {0,3}([-*_])(\s*\1){2,}\s*$/;
+  const QUOTE = /^ {0,3}> ?/;
+  const LIST_ITEM = /^( *)([-*+]|\d{1,9}[.)])\s+(.*)$/;
+  const TABLE_DIVIDER = /^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$/;
+  const BLANK = /^\s*$/;
+  const INLINE = new RegExp(
+    [
+      /(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/.source, // 1, 2: code
+      /\*\*(?=\S)([\s\S]*?\S)\*\*/.source, // 3: bold
+      /(?<![\w])__(?=\S)([\s\S]*?\S)__(?![\w])/.source, // 4: bold
+      /\*(?=\S)([\s\S]*?\S)\*/.source, // 5: italic
+      /(?<![\w])_(?=\S)([\s\S]*?\S)_(?![\w])/.source, // 6: italic
+      /~~(?=\S)([\s\S]*?\S)~~/.source, // 7: strikethrough
+      /\[([^\]\n]+)\]\(\s*<?([^\s()<>]+)>?\s*\)/.source, // 8, 9: link
+      /(https?:\/\/[^\s<>()]*[^\s<>().,;:!?'"])/.source, // 10: bare URL
+      /(\n)/.source, // 11: line break
+    ].join("|"),
+    "g",
+  );
+
+  function node(tag, className, text) {
+    const element = document.createElement(tag);
+    if (className) element.className = className;
+    if (text !== undefined) element.textContent = text;
+    return element;
+  }
+
+  function icon(name) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", "icon");
+    svg.setAttribute("aria-hidden", "true");
+    const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+    use.setAttribute("href", `#icon-${name}`);
+    svg.append(use);
+    return svg;
+  }
+
+  function startsBlock(line) {
+    return FENCE.test(line) || HEADING.test(line) || RULE.test(line) || QUOTE.test(line) || LIST_ITEM.test(line);
+  }
+
+  function renderMarkdown(text) {
+    const lines = text.replace(/\r\n?/g, "\n").split("\n");
+    const fragment = document.createDocumentFragment();
+    let i = 0;
+    while (i < lines.length) {
+      const line = lines[i];
+      let match;
+      if (BLANK.test(line)) {
+        i += 1;
+      } else if ((match = FENCE.exec(line))) {
+        const code = [];
+        const closing = new RegExp(`^ {0,3}${match[1][0] === "`" ? "`" : "~"}{${match[1].length},}\\s*$`);
+        for (i += 1; i < lines.length && !closing.test(lines[i]); i += 1) code.push(lines[i]);
+        i += 1;
+        fragment.append(codeBlock(code.join("\n"), match[2]));
+      } else if ((match = HEADING.exec(line))) {
+        // Headings inside a message sit below the page's own h1/h2.
+        const heading = node(`h${Math.min(6, match[1].length + 2)}`);
+        renderInline(match[2], heading);
+        fragment.append(heading);
+        i += 1;
+      } else if (RULE.test(line)) {
+        fragment.append(node("hr"));
+        i += 1;
+      } else if (QUOTE.test(line)) {
+        const quoted = [];
+        for (; i < lines.length && QUOTE.test(lines[i]); i += 1) quoted.push(lines[i].replace(QUOTE, ""));
+        const quote = node("blockquote");
+        quote.append(renderMarkdown(quoted.join("\n")));
+        fragment.append(quote);
+      } else if (LIST_ITEM.test(line)) {
+        i = renderList(lines, i, fragment);
+      } else if (line.includes("|") && i + 1 < lines.length && TABLE_DIVIDER.test(lines[i + 1])) {
+        i = renderTable(lines, i, fragment);
+      } else {
+        const paragraph = [];
+        for (; i < lines.length && !BLANK.test(lines[i]) && (!paragraph.length || !startsBlock(lines[i])); i += 1) {
+          paragraph.push(lines[i]);
+        }
+        const p = node("p");
+        renderInline(paragraph.join("\n"), p);
+        fragment.append(p);
+      }
+    }
+    return fragment;
+  }
+
+  function indentOf(line) {
+    return line.length - line.trimStart().length;
+  }
+
+  function renderList(lines, start, parent) {
+    const first = LIST_ITEM.exec(lines[start]);
+    const indent = first[1].length;
+    const ordered = /\d/.test(first[2]);
+    const list = node(ordered ? "ol" : "ul");
+    if (ordered && parseInt(first[2], 10) !== 1) list.start = parseInt(first[2], 10);
+    let itemLines = null;
+    let contentIndent = 0;
+    const flush = () => {
+      if (!itemLines) return;
+      const item = node("li");
+      item.append(renderMarkdown(itemLines.join("\n")));
+      list.append(item);
+    };
+    let i = start;
+    while (i < lines.length) {
+      const line = lines[i];
+      const match = LIST_ITEM.exec(line);
+      if (match && match[1].length <= indent + 1 && /\d/.test(match[2]) === ordered) {
+        flush();
+        itemLines = [match[3]];
+        contentIndent = match[1].length + match[2].length + 1;
+      } else if (BLANK.test(line)) {
+        let next = i + 1;
+        while (next < lines.length && BLANK.test(lines[next])) next += 1;
+        const nextItem = next < lines.length && LIST_ITEM.exec(lines[next]);
+        const continues = next < lines.length && (indentOf(lines[next]) > indent || (nextItem && nextItem[1].length <= indent + 1 && /\d/.test(nextItem[2]) === ordered));
+        if (!continues) break;
+        itemLines.push("");
+      } else if (indentOf(line) > indent) {
+        itemLines.push(line.slice(Math.min(indentOf(line), contentIndent)));
+      } else if (!startsBlock(line) && !BLANK.test(itemLines[itemLines.length - 1])) {
+        itemLines.push(line); // a lazy continuation of the item's paragraph
+      } else {
+        break;
+      }
+      i += 1;
+    }
+    flush();
+    parent.append(list);
+    return i;
+  }
+
+  function tableCells(line) {
+    return line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((cell) => cell.trim());
+  }
+
+  function renderTable(lines, start, parent) {
+    const wrapper = node("div", "table-scroll");
+    const table = node("table");
+    const headRow = node("tr");
+    for (const cell of tableCells(lines[start])) {
+      const th = node("th");
+      renderInline(cell, th);
+      headRow.append(th);
+    }
+    table.append(node("thead"));
+    table.tHead.append(headRow);
+    const body = node("tbody");
+    let i = start + 2;
+    for (; i < lines.length && !BLANK.test(lines[i]) && lines[i].includes("|"); i += 1) {
+      const row = node("tr");
+      for (const cell of tableCells(lines[i])) {
+        const td = node("td");
+        renderInline(cell, td);
+        row.append(td);
+      }
+      body.append(row);
+    }
+    table.append(body);
+    wrapper.append(table);
+    parent.append(wrapper);
+    return i;
+  }
+
+  function renderInline(text, parent) {
+    let last = 0;
+    for (const match of text.matchAll(INLINE)) {
+      parent.append(text.slice(last, match.index));
+      last = match.index + match[0].length;
+      if (match[1]) {
+        parent.append(node("code", "", match[2].replace(/^ (.+) $/, "$1")));
+      } else if (match[3] || match[4] || match[5] || match[6] || match[7]) {
+        const tag = match[3] || match[4] ? "strong" : match[7] ? "s" : "em";
+        const inner = node(tag);
+        renderInline(match[3] || match[4] || match[5] || match[6] || match[7], inner);
+        parent.append(inner);
+      } else if (match[8]) {
+        parent.append(link(match[8], match[9]));
+      } else if (match[10]) {
+        parent.append(link(match[10], match[10]));
+      } else {
+        parent.append(node("br"));
+      }
+    }
+    parent.append(text.slice(last));
+  }
+
+  function link(text, href) {
+    let url = null;
+    try {
+      url = new URL(href, document.baseURI);
+    } catch {
+      url = null;
+    }
+    // Only web and mail links: javascript:, data: and friends stay plain text.
+    if (!url || !["http:", "https:", "mailto:"].includes(url.protocol)) return document.createTextNode(text);
+    const anchor = node("a");
+    anchor.href = url.href;
+    anchor.rel = "noopener noreferrer nofollow";
+    anchor.target = "_blank";
+    anchor.textContent = text; // plain text: a URL inside link text must not become a nested link
+    return anchor;
+  }
+
+  function codeBlock(code, language) {
+    const block = node("div", "code-block");
+    const header = node("div", "code-header");
+    header.append(node("span", "code-language", language || "code"));
+    const copy = node("button", "code-copy", "Copy");
+    copy.type = "button";
+    copy.setAttribute("aria-label", `Copy ${language || ""} code`.replace("  ", " "));
+    const pre = node("pre");
+    pre.tabIndex = 0; // scrollable: reachable by keyboard
+    pre.append(node("code", "", code));
+    copy.addEventListener("click", () => copyCode(code, copy, pre));
+    header.append(copy);
+    block.append(header, pre);
+    return block;
+  }
+
+  async function copyCode(code, button, pre) {
+    try {
+      await navigator.clipboard.writeText(code);
+      button.textContent = "Copied";
+    } catch {
+      // No clipboard access (plain http, permission denied): select the code for a manual copy.
+      window.getSelection().selectAllChildren(pre);
+      button.textContent = "Press Ctrl+C";
+    }
+    setTimeout(() => (button.textContent = "Copy"), 2000);
+  }
+
+  // ---------------------------------------------------------------- the thread
+
+  function announce(text) {
+    el.announcer.textContent = "";
+    setTimeout(() => (el.announcer.textContent = text), 50);
+  }
+
+  function scrollToEnd() {
+    el.thread.scrollTop = el.thread.scrollHeight;
+  }
+
+  function appendMessage(role, content) {
+    el.welcome.hidden = true;
+    const message = node("article", "message");
+    message.dataset.role = role;
+    message.setAttribute("aria-label", role === "user" ? "You" : "Assistant");
+    const body = node("div", "message-body");
+    if (role === "assistant") body.append(renderMarkdown(content));
+    else body.textContent = content; // what the person typed, shown as typed
+    message.append(body);
+    el.thread.append(message);
+    scrollToEnd();
+    return message;
+  }
+
+  function appendNotice({ kind, title, text, action }) {
+    el.welcome.hidden = true;
+    const notice = node("article", "message notice");
+    notice.dataset.role = "notice";
+    notice.dataset.kind = kind;
+    notice.setAttribute("aria-label", title);
+    const content = node("div", "notice-content");
+    content.append(node("strong", "notice-title", title), node("p", "notice-text", text));
+    notice.append(icon(kind === "blocked" ? "shield" : "alert"), content);
+    if (action) content.append(action);
+    el.thread.append(notice);
+    scrollToEnd();
+    announce(`${title}. ${text}`);
+    return notice;
+  }
+
+  function showTyping() {
+    const typing = node("div", "typing");
+    typing.id = "typing";
+    typing.setAttribute("role", "status");
+    typing.append(node("span", "dot"), node("span", "dot"), node("span", "dot"));
+    typing.append(node("span", "visually-hidden", "The assistant is writing a reply"));
+    el.thread.append(typing);
+    scrollToEnd();
+  }
+
+  function hideTyping() {
+    document.getElementById("typing")?.remove();
+  }
+
+  function clearThread() {
+    el.thread.replaceChildren(el.welcome);
+    el.welcome.hidden = false;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  function updateComposer() {
+    el.send.disabled = state.pending || !el.message.value.trim();
+  }
+
+  async function sendMessage(text, userMessage, requestId) {
+    const view = state.view;
+    state.pending = true;
+    updateComposer();
+    userMessage.dataset.state = "pending";
+    showTyping();
+    const body = { message: text, conversation_id: state.conversationId, request_id: requestId };
+    try {
+      const data = await request("POST", urls.chat, body);
+      if (view !== state.view) return;
+      delete userMessage.dataset.state;
+      if (state.conversationId !== data.conversation_id) {
+        state.conversationId = data.conversation_id;
+        setUrl(data.conversation_id, false);
+      }
+      hideTyping();
+      const reply = appendMessage("assistant", data.message.content);
+      // A long reply is read from its start: keep the question at the top rather than jump to the end.
+      if (reply.offsetHeight > el.thread.clientHeight * 0.7) userMessage.scrollIntoView({ block: "start" });
+      announce(`Assistant: ${data.message.content}`);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (view !== state.view) return;
+      hideTyping();
+      showFailure(error, text, userMessage, requestId);
+    } finally {
+      if (view === state.view) {
+        hideTyping();
+        state.pending = false;
+        updateComposer();
+      }
+      refreshConversations();
+    }
+  }
+
+  function showFailure(error, text, userMessage, requestId) {
+    if (error.code === "prompt_blocked") {
+      userMessage.dataset.state = "blocked";
+      const category = error.details.category || "other";
+      const reason = CATEGORY_NAMES[category] || category.replace(/_/g, " ");
+      const notice = appendNotice({
+        kind: "blocked",
+        title: "Message blocked by the safety screen",
+        text: `It looked like ${reason}, so it was not sent to the assistant or saved. If this is a mistake, please rephrase; blocked messages are reviewed by a moderator.`,
+      });
+      notice.dataset.category = category;
+      return;
+    }
+    userMessage.dataset.state = "failed";
+    const retryable = error.status === 0 || error.status === 429 || error.status >= 500;
+    if (!retryable && !el.message.value) {
+      el.message.value = text; // e.g. too long: give the text back to edit
+      updateComposer();
+    }
+    const notice = appendNotice({
+      kind: error.status === 429 ? "rate-limited" : "error",
+      title: failureTitle(error),
+      text: error.message,
+      action: retryable ? retryButton(error.retryAfter, () => {
+        notice.remove();
+        sendMessage(text, userMessage, requestId);
+      }) : null,
+    });
+  }
+
+  function failureTitle(error) {
+    if (error.status === 429) return "Message limit reached";
+    if (error.code === "screening_unavailable") return "Safety screening is unavailable";
+    if (error.code === "model_unavailable") return "The assistant could not answer";
+    if (error.code === "storage_unavailable") return "Storage is unavailable";
+    if (error.code === "reply_withheld") return "Reply withheld";
+    if (error.code === "network") return "Connection problem";
+    if (error.code === "timeout") return "No answer in time";
+    return "Message not sent";
+  }
+
+  function retryButton(waitSeconds, onRetry) {
+    const button = node("button", "button retry", "Retry");
+    button.type = "button";
+    let remaining = waitSeconds;
+    const tick = () => {
+      if (remaining < waitSeconds && !button.isConnected) return; // the notice is gone: stop counting
+      button.disabled = remaining > 0;
+      button.textContent = remaining > 0 ? `Retry in ${duration(remaining)}` : "Retry";
+      remaining -= 1;
+      if (remaining >= 0) setTimeout(tick, 1000);
+    };
+    tick();
+    button.addEventListener("click", () => {
+      if (state.pending) return;
+      onRetry();
+      el.message.focus();
+    });
+    return button;
+  }
+
+  function duration(seconds) {
+    if (seconds < 60) return `${seconds} s`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+    return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  }
+
+  function onSubmit(event) {
+    event.preventDefault();
+    const text = el.message.value;
+    if (state.pending || !text.trim()) return;
+    el.message.value = "";
+    el.message.focus();
+    sendMessage(text, appendMessage("user", text), newRequestId());
+  }
+
+  function onKeydown(event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      el.composer.requestSubmit();
+    }
+  }
+
+  // ---------------------------------------------------------------- conversations
+
+  function conversationFromUrl() {
+    return new URLSearchParams(location.search).get("c");
+  }
+
+  function setUrl(conversationId, push) {
+    const url = new URL(location.href);
+    if (conversationId) url.searchParams.set("c", conversationId);
+    else url.searchParams.delete("c");
+    if (url.href !== location.href) history[push ? "pushState" : "replaceState"](null, "", url);
+    renderConversationList();
+  }
+
+  function changeView(conversationId) {
+    state.view += 1;
+    state.pending = false;
+    state.conversationId = conversationId;
+    el.thread.removeAttribute("aria-busy");
+    clearThread();
+    updateComposer();
+    renderConversationList();
+  }
+
+  async function refreshConversations() {
+    try {
+      const data = await request("GET", urls.conversations);
+      state.conversations = data.conversations;
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+    }
+    renderConversationList();
+  }
+
+  function renderConversationList() {
+    const current = state.conversationId;
+    const title = state.conversations.find((c) => c.id === current)?.title;
+    document.title = title ? `${title} · Guarded chat` : "Guarded chat";
+    el.listEmpty.hidden = state.conversations.length > 0;
+    // The list is rebuilt after every reply: keyboard focus inside it must survive that.
+    const focused = el.list.contains(document.activeElement) ? document.activeElement : null;
+    el.list.replaceChildren(
+      ...state.conversations.map((conversation) => {
+        const item = node("li", "conversation");
+        const anchor = node("a", "conversation-link", conversation.title || "Untitled");
+        anchor.href = `?c=${encodeURIComponent(conversation.id)}`;
+        anchor.title = conversation.title;
+        anchor.dataset.id = conversation.id;
+        if (conversation.id === current) anchor.setAttribute("aria-current", "page");
+        const remove = node("button", "icon-button conversation-delete");
+        remove.type = "button";
+        remove.dataset.id = conversation.id;
+        remove.setAttribute("aria-label", `Delete “${conversation.title || "Untitled"}”`);
+        remove.append(icon("trash"));
+        item.append(anchor, remove);
+        return item;
+      }),
+    );
+    if (focused) {
+      const same = (n) => n.dataset.id === focused.dataset.id && n.className === focused.className;
+      [...el.list.querySelectorAll("[data-id]")].find(same)?.focus();
+    }
+  }
+
+  async function openConversation(conversationId, push) {
+    changeView(conversationId);
+    setUrl(conversationId, push);
+    const view = state.view;
+    el.welcome.hidden = true;
+    el.thread.setAttribute("aria-busy", "true");
+    state.pending = true; // a message sent now would land above the history
+    updateComposer();
+    try {
+      const data = await request("GET", `${urls.conversations}/${encodeURIComponent(conversationId)}`);
+      if (view !== state.view) return;
+      for (const message of data.messages) appendMessage(message.role, message.content);
+      if (!data.messages.length) el.welcome.hidden = false;
+    } catch (error) {
+      if (!(error instanceof ApiError) || view !== state.view) return;
+      if (error.status === 404) {
+        changeView(null);
+        setUrl(null, false);
+        appendNotice({ kind: "error", title: "Conversation not found", text: "It may have been deleted. You can start a new chat below." });
+      } else {
+        appendNotice({
+          kind: "error",
+          title: "Could not load this conversation",
+          text: error.message,
+          action: retryButton(error.retryAfter, () => openConversation(conversationId, false)),
+        });
+      }
+    } finally {
+      if (view === state.view) {
+        el.thread.removeAttribute("aria-busy");
+        state.pending = false;
+        updateComposer();
+      }
+    }
+  }
+
+  function newChat() {
+    changeView(null);
+    setUrl(null, true);
+    closeSidebar();
+    el.message.focus();
+  }
+
+  function confirmDelete(title) {
+    return new Promise((resolve) => {
+      el.dialogName.textContent = title;
+      el.dialog.returnValue = "";
+      el.dialog.addEventListener("close", () => resolve(el.dialog.returnValue === "delete"), { once: true });
+      el.dialog.showModal();
+    });
+  }
+
+  async function deleteConversation(conversationId) {
+    const conversation = state.conversations.find((c) => c.id === conversationId);
+    if (!conversation || !(await confirmDelete(conversation.title || "Untitled"))) return;
+    try {
+      await request("DELETE", `${urls.conversations}/${encodeURIComponent(conversationId)}`);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status !== 404) {
+        appendNotice({ kind: "error", title: "Could not delete the conversation", text: error.message });
+        return;
+      }
+    }
+    state.conversations = state.conversations.filter((c) => c.id !== conversationId);
+    if (state.conversationId === conversationId) newChat();
+    else renderConversationList();
+    announce("Conversation deleted");
+    el.newChat.focus();
+  }
+
+  function onListClick(event) {
+    const remove = event.target.closest(".conversation-delete");
+    if (remove) {
+      deleteConversation(remove.dataset.id);
+      return;
+    }
+    const anchor = event.target.closest(".conversation-link");
+    if (!anchor || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    closeSidebar();
+    if (anchor.dataset.id !== state.conversationId) openConversation(anchor.dataset.id, true);
+    el.message.focus();
+  }
+
+  // ---------------------------------------------------------------- the sidebar on small screens
+
+  function openSidebar() {
+    app.classList.add("sidebar-open");
+    el.toggle.setAttribute("aria-expanded", "true");
+    el.backdrop.hidden = false;
+    el.main.inert = true; // keyboard focus stays in the open sidebar
+    el.newChat.focus();
+  }
+
+  function closeSidebar() {
+    if (!app.classList.contains("sidebar-open")) return;
+    app.classList.remove("sidebar-open");
+    el.toggle.setAttribute("aria-expanded", "false");
+    el.backdrop.hidden = true;
+    el.main.inert = false;
+  }
+
+  // ---------------------------------------------------------------- start
+
+  async function start() {
+    el.composer.addEventListener("submit", onSubmit);
+    el.message.addEventListener("keydown", onKeydown);
+    el.message.addEventListener("input", updateComposer);
+    el.newChat.addEventListener("click", newChat);
+    el.list.addEventListener("click", onListClick);
+    el.toggle.addEventListener("click", () => (app.classList.contains("sidebar-open") ? closeSidebar() : openSidebar()));
+    el.backdrop.addEventListener("click", closeSidebar);
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && app.classList.contains("sidebar-open")) {
+        closeSidebar();
+        el.toggle.focus();
+      }
+    });
+    // Widening the window shows the sidebar in the layout: the small-screen overlay must not stay open.
+    matchMedia("(max-width: 767px)").addEventListener("change", (event) => event.matches || closeSidebar());
+    window.addEventListener("popstate", () => {
+      const conversationId = conversationFromUrl();
+      if (conversationId) openConversation(conversationId, false);
+      else changeView(null);
+    });
+    updateComposer();
+    el.message.focus();
+
+    state.session = startSession();
+    try {
+      await state.session;
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      appendNotice({
+        kind: "error",
+        title: "Could not start the chat",
+        text: error.message,
+        action: retryButton(error.retryAfter, () => location.reload()),
+      });
+      return;
+    }
+    refreshConversations();
+    const conversationId = conversationFromUrl();
+    if (conversationId) openConversation(conversationId, false);
+  }
+
+  start();
+})();

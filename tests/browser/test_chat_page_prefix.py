@@ -1,0 +1,77 @@
+"""The page under a path prefix, as on Lambda where API Gateway serves the app below `/{stage}/`."""
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PREFIX = "/dev"
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class StaticFiles(StaticFilesHandler):
+    """Serve /static/ whatever STATIC_URL says: Django caches STATIC_URL with the first request's prefix."""
+
+    def get_base_url(self) -> str:
+        return "/static/"
+
+
+class StagePrefix:
+    """Serve the app below PREFIX the way Zappa does (SCRIPT_NAME); refuse any other path but static files.
+
+    Static files are let through with or without the prefix: their URL follows STATIC_URL, which the
+    deployment settings own. Everything else the page asks for must carry the prefix, or it gets a 404.
+    """
+
+    def __init__(self, app: object) -> None:
+        self.app = app
+        self.unprefixed: list[str] = []
+
+    def __call__(self, environ: dict, start_response):  # type: ignore[no-untyped-def]
+        path = environ["PATH_INFO"]
+        if path.startswith(PREFIX + "/"):
+            environ["SCRIPT_NAME"], environ["PATH_INFO"] = PREFIX, path.removeprefix(PREFIX)
+        elif not path.startswith("/static/"):
+            self.unprefixed.append(path)
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not below the stage prefix"]
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def staged_server(live_server) -> Iterator[tuple[str, StagePrefix]]:
+    app = StagePrefix(StaticFiles(WSGIHandler()))
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+    server.set_app(app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # "localhost": the live server has added that name to ALLOWED_HOSTS.
+    yield f"http://localhost:{server.server_address[1]}{PREFIX}/", app
+    server.shutdown()
+    server.server_close()
+
+
+def test_page_works_under_the_lambda_stage_prefix(page, bedrock, staged_server):
+    url, app = staged_server
+    page.goto(url)
+    expect(page.get_by_label("Message")).to_be_focused()
+    box = page.get_by_label("Message")
+    box.fill("hello from the stage")
+    box.press("Enter")
+    expect(page.locator(".message[data-role='assistant']")).to_have_text(["Echo: hello from the stage"])
+    expect(page.locator("#conversation-list .conversation-link")).to_have_text(["hello from the stage"])
+    assert page.url.startswith(url + "?c=")
+
+    page.reload()
+    expect(page.locator("#thread .message")).to_have_text(["hello from the stage", "Echo: hello from the stage"])
+    assert app.unprefixed == []
