@@ -60,7 +60,6 @@ def test_moderator_clears_a_false_positive_in_chromium_and_the_text_passes(page,
     assert bedrock.calls_to(SCREEN) == []
 
 
-@pytest.mark.xfail(reason="needs the chat page from issue 7", strict=False)
 def test_cleared_text_passes_through_the_chat_page(page, bedrock):
     assert chat_from_the_browser(page, INJECTION).status == 403
     mark_false_positive_in_admin(page)

@@ -9,8 +9,12 @@ CHAT_URL = "/api/v1/ai/chat"
 class ApiClient:
     """A cookie client like the page: gets a session and CSRF token, then sends JSON with X-CSRFToken."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, same_session_as: "ApiClient | None" = None) -> None:
         self.http = Client(enforce_csrf_checks=True)
+        if same_session_as is not None:  # another tab: same cookies, its own (thread-confined) client
+            self.http.cookies = same_session_as.http.cookies.__class__(same_session_as.http.cookies)
+            self.csrf_token = same_session_as.csrf_token
+            return
         session = self.http.get("/api/v1/session")
         assert session.status_code == 200
         self.csrf_token = session.json()["csrf_token"]

@@ -15,8 +15,9 @@ def test_concurrent_posts_on_one_conversation_all_land(bedrock):
     api = ApiClient()
     conversation_id = api.chat("start").json()["conversation_id"]
     texts = [f"parallel {n}" for n in range(8)]
+    tabs = [ApiClient(same_session_as=api) for _ in texts]  # Django's test client is not thread-safe
     with ThreadPoolExecutor(max_workers=8) as pool:
-        responses = list(pool.map(lambda text: api.chat(text, conversation_id=conversation_id), texts))
+        responses = list(pool.map(lambda tab, text: tab.chat(text, conversation_id=conversation_id), tabs, texts))
     assert [r.status_code for r in responses] == [200] * 8
     messages = api.get(f"/api/v1/conversations/{conversation_id}").json()["messages"]
     assert len(messages) == 2 + 2 * 8
@@ -30,8 +31,9 @@ def test_concurrent_posts_on_one_conversation_all_land(bedrock):
 def test_racing_retries_of_one_request_id_store_once_and_agree(bedrock):
     api = ApiClient()
     bedrock.then(settings.BEDROCK_CHAT_MODEL_ID, *(text_answer(f"reply {n}") for n in range(4)))
+    tabs = [ApiClient(same_session_as=api) for _ in range(4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        responses = list(pool.map(lambda _: api.chat("same request", request_id="dup-1"), range(4)))
+        responses = list(pool.map(lambda tab: tab.chat("same request", request_id="dup-1"), tabs))
     bodies = [r.json() for r in responses]
     assert all(r.status_code == 200 for r in responses)
     assert all(body == bodies[0] for body in bodies)
