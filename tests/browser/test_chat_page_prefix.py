@@ -20,10 +20,13 @@ class QuietHandler(WSGIRequestHandler):
 
 
 class StaticFiles(StaticFilesHandler):
-    """Serve /static/ whatever STATIC_URL says: Django caches STATIC_URL with the first request's prefix."""
+    """Serve /static/ below the prefix or not, as WhiteNoise does on Lambda (it matches PATH_INFO)."""
 
     def get_base_url(self) -> str:
         return "/static/"
+
+    def file_path(self, url: str) -> str:
+        return super().file_path(url.removeprefix(PREFIX))
 
 
 class StagePrefix:

@@ -44,7 +44,8 @@ def test_chat_page_links_its_assets_and_api_under_the_stage(source_lambda, versi
     assert response.status == 200
     assert 'href="/dev/static/chatapp/chat.css"' in response.body
     assert 'src="/dev/static/chatapp/chat.js"' in response.body
-    assert 'data-api-base="/dev/api/v1/session"' in response.body
+    assert 'data-url-session="/dev/api/v1/session"' in response.body
+    assert 'data-url-chat="/dev/api/v1/ai/chat"' in response.body
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])
