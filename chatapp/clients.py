@@ -36,9 +36,11 @@ class BedrockChatModel:
         from langchain_aws import ChatBedrockConverse  # heavy import, paid on first use only
 
         self.model_id = model_id
-        # One attempt: after a slow first try a retry would not fit in API Gateway's 29 s. The 503 tells the
-        # caller to retry instead, and nothing was stored, so that retry is safe.
-        client = bedrock_runtime_client(read_timeout=settings.CHAT_MODEL_READ_TIMEOUT, max_attempts=1)
+        # One attempt by default: after a slow first try a retry would not fit in API Gateway's 29 s (the budget
+        # is in settings). The 503 tells the caller to retry instead, and nothing was stored, so that is safe.
+        client = bedrock_runtime_client(
+            read_timeout=settings.CHAT_MODEL_READ_TIMEOUT, max_attempts=settings.CHAT_MODEL_MAX_ATTEMPTS
+        )
         self._llm = ChatBedrockConverse(model=model_id, client=client, max_tokens=settings.CHAT_MAX_TOKENS)
 
     def reply(self, *, history: list[tuple[str, str]], message: str) -> Reply:

@@ -88,18 +88,29 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # AWS: the SDK's own variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_PROFILE, ...) are honoured by botocore itself.
 AWS_REGION = env("AWS_REGION", default="us-east-1")
 DYNAMODB_TABLE_PREFIX = env("DYNAMODB_TABLE_PREFIX", default="chatapp-local-")
-# DynamoDB answers in milliseconds: fail fast and retry (botocore standard mode) rather than wait.
-DYNAMODB_CONNECT_TIMEOUT = env.float("DYNAMODB_CONNECT_TIMEOUT", default=2.0)
-DYNAMODB_READ_TIMEOUT = env.float("DYNAMODB_READ_TIMEOUT", default=3.0)
-DYNAMODB_MAX_RETRIES = env.int("DYNAMODB_MAX_RETRIES", default=2)
+# Timeout and retry budget of one chat request. API Gateway gives up after 29 s (API_GATEWAY_TIMEOUT), so
+# every dependency's worst case, retries and backoff included, must fit in it together:
+#   screening  2 attempts x (1 s connect + 2 s read) + <= 1 s backoff =  7 s   (short: Haiku answers in ~1 s)
+#   chat model 1 attempt  x (1 s connect + 16 s read)                 = 17 s   (no retry: a second slow try
+#              cannot fit; the 503 tells the client to retry, and nothing was stored, so that is safe)
+#   DynamoDB   2 attempts x (0.5 s connect + 1 s read) + <= 1 s backoff = 4 s  (the call that fails ends the
+#              request; DynamoDB answers in milliseconds otherwise)
+#   total 28 s <= 29 s; core.aws.chat_request_worst_case() computes it and a test keeps it true.
+# DynamoDB retries use botocore's standard mode (PynamoDB's default); throttling is retried with backoff.
+API_GATEWAY_TIMEOUT = 29.0
+BEDROCK_CONNECT_TIMEOUT = env.float("BEDROCK_CONNECT_TIMEOUT", default=1.0)
+DYNAMODB_CONNECT_TIMEOUT = env.float("DYNAMODB_CONNECT_TIMEOUT", default=0.5)
+DYNAMODB_READ_TIMEOUT = env.float("DYNAMODB_READ_TIMEOUT", default=1.0)
+DYNAMODB_MAX_RETRIES = env.int("DYNAMODB_MAX_RETRIES", default=1)
 
 # Models. Empty LLM_BACKEND means: bedrock when AWS credentials resolve, else offline (decided on first use).
 LLM_BACKEND = env("LLM_BACKEND", default="")
 BEDROCK_SCREEN_MODEL_ID = env("BEDROCK_SCREEN_MODEL_ID", default="us.anthropic.claude-haiku-4-5-20251001-v1:0")
 BEDROCK_CHAT_MODEL_ID = env("BEDROCK_CHAT_MODEL_ID", default="us.anthropic.claude-sonnet-4-5-20250929-v1:0")
-# Timeouts in seconds. API Gateway waits 29 s in all; the chat model gets most of it, retries included.
-SCREEN_MODEL_READ_TIMEOUT = env.float("SCREEN_MODEL_READ_TIMEOUT", default=8.0)
-CHAT_MODEL_READ_TIMEOUT = env.float("CHAT_MODEL_READ_TIMEOUT", default=20.0)
+SCREEN_MODEL_READ_TIMEOUT = env.float("SCREEN_MODEL_READ_TIMEOUT", default=2.0)
+SCREEN_MODEL_MAX_ATTEMPTS = env.int("SCREEN_MODEL_MAX_ATTEMPTS", default=2)
+CHAT_MODEL_READ_TIMEOUT = env.float("CHAT_MODEL_READ_TIMEOUT", default=16.0)
+CHAT_MODEL_MAX_ATTEMPTS = env.int("CHAT_MODEL_MAX_ATTEMPTS", default=1)
 CHAT_MAX_TOKENS = env.int("CHAT_MAX_TOKENS", default=1024)
 
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
