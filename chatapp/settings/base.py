@@ -85,6 +85,25 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
+# Transport and browser hardening (`manage.py check --deploy` passes with a production environment).
+# API Gateway accepts HTTPS only and terminates TLS; Zappa's handler then sets HTTPS=on in the WSGI environ, so
+# request.is_secure() is true on Lambda without trusting any header. Hence no SECURE_PROXY_SSL_HEADER (a client
+# could forge it wherever no proxy strips it) and no SSL redirect by default: nothing plain-http ever reaches
+# Django in production, and a local production-like server on loopback must keep answering http.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading commits a whole registrable domain to HTTPS in browsers; the domain's owner opts in, not the app.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    "security.W008",  # SECURE_SSL_REDIRECT: TLS ends at API Gateway, see above
+    "security.W021",  # SECURE_HSTS_PRELOAD: the domain owner's decision, see above
+]
+
 # AWS: the SDK's own variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_PROFILE, ...) are honoured by botocore itself.
 AWS_REGION = env("AWS_REGION", default="us-east-1")
 DYNAMODB_TABLE_PREFIX = env("DYNAMODB_TABLE_PREFIX", default="chatapp-local-")
