@@ -16,7 +16,7 @@ from chatapp import selectors, services
 from chatapp.authentication import request_owner
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.schema import error_responses
-from chatapp.throttling import ChatRateThrottle
+from chatapp.throttling import ChatIpRateThrottle, ChatRateThrottle
 from core import observability
 from core.aws import llm_backend
 from core.dynamodb import registered_tables
@@ -52,7 +52,7 @@ class SessionApi(APIView):
 
 
 class ChatApi(APIView):
-    throttle_classes = [ChatRateThrottle]
+    throttle_classes = [ChatIpRateThrottle, ChatRateThrottle]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Handle the request inside its log record: one JSON line per chat request, whatever happens."""

@@ -138,6 +138,8 @@ MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=MAX_MESSAGE_CHARS * 6 +
 HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
 INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 3600)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/min")
+# Per client IP (API Gateway's sourceIp), across all its sessions: bounds session-cycling floods.
+CHAT_IP_RATE_LIMIT = env("CHAT_IP_RATE_LIMIT", default="60/min")
 LOG_MESSAGE_CONTENT = env.bool("LOG_MESSAGE_CONTENT", default=False)
 # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
 RETRY_AFTER_SECONDS = env.int("RETRY_AFTER_SECONDS", default=5)
