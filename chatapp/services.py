@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from chatapp import repositories
-from chatapp.clients import chat_model
+from chatapp.clients import chat_model, chat_system_prompt
 from chatapp.repositories import Message, MessageItem
 from core import observability
 from core.exceptions import NotFound
-from security.services import prompt_screen
+from security.services import prompt_screen, reply_check
 
 TITLE_CHARS = 60
 
@@ -38,6 +38,7 @@ def conversation_reply(*, owner: str, text: str, conversation_id: str | None, re
         reply = chat_model().reply(history=[(m.role, m.content) for m in history], message=text)
     observability.record(chat_model=reply.model_id)
     observability.add_usage("chat", reply.usage)
+    reply_check(reply=reply.content, system_prompt=chat_system_prompt(), model_id=reply.model_id, owner=owner)
     replied_at = datetime.now(tz=UTC)
     pair = (_new_message("user", text, received_at), _new_message("assistant", reply.content, replied_at))
     new_conversation_id = conversation_id or str(uuid.uuid4())

@@ -12,3 +12,9 @@ class ScreeningUnavailable(ApplicationError):
     code = "screening_unavailable"
     default_message = "Safety screening is unavailable right now, so the message was not sent. Please retry shortly."
     retry_after = True
+
+
+class ReplyWithheld(ApplicationError):
+    status_code = 502
+    code = "reply_withheld"
+    default_message = "The assistant's reply failed our safety check, so it was withheld and not saved."

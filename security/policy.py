@@ -74,3 +74,22 @@ def pin_key(normalised: str) -> str:
     or model must not silently undo that decision.
     """
     return f"pin#{text_hash(normalised)}"
+
+
+# A reply that repeats this much of the system prompt word for word is leaking it, not paraphrasing.
+LEAK_RUN_CHARS = 60
+
+
+def reply_leak(reply: str, *, system_prompt: str, canary: str) -> str | None:
+    """Return why `reply` leaks the system prompt (its canary, or a long verbatim run of it), or None.
+
+    Both texts are compared normalised, so case, spacing and invisible characters do not hide a copy.
+    """
+    seen = normalise(reply)
+    if normalise(canary) in seen:
+        return "the reply contains the system prompt's canary"
+    prompt = normalise(system_prompt)
+    for start in range(len(prompt) - LEAK_RUN_CHARS + 1):
+        if prompt[start : start + LEAK_RUN_CHARS] in seen:
+            return f"the reply repeats {LEAK_RUN_CHARS}+ characters of the system prompt verbatim"
+    return None
