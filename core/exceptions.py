@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from pynamodb.exceptions import PynamoDBException
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -106,7 +107,8 @@ def as_application_error(exc: Exception) -> ApplicationError | None:
         return InvalidRequest("Some fields are not valid.", fields=exc.detail)
     if isinstance(exc, drf_exceptions.ParseError):
         return InvalidRequest(f"The body is not valid JSON: {exc.detail}", fields={})
-    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType | MultiPartParserError):
+        # A malformed multipart body fails while Django's CSRF check reads request.POST; JSON is all we take.
         return UnsupportedMediaType()
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
         return NotFound()
