@@ -33,7 +33,7 @@ class ApplicationError(Exception):
         self.message = message or self.default_message
         self.extra = extra
         # What went wrong underneath, for the request's log line; never shown to the client.
-        self.cause = f"{type(cause).__name__}: {cause}"[:500] if cause is not None else None
+        self.cause = _describe(cause)[:500] if cause is not None else None
 
     def payload(self) -> dict[str, Any]:
         """Return the body `{"error": {...}}` for this error."""
@@ -42,6 +42,15 @@ class ApplicationError(Exception):
     def headers(self) -> dict[str, str]:
         """Return the response headers this error needs (Retry-After for unavailable dependencies)."""
         return {"Retry-After": str(settings.RETRY_AFTER_SECONDS)} if self.retry_after else {}
+
+
+def _describe(cause: BaseException) -> str:
+    """Return `Type: message`, followed by the wrapped error when there is one (PynamoDB wraps botocore's)."""
+    text = f"{type(cause).__name__}: {cause}"
+    inner = getattr(cause, "cause", None) or cause.__cause__
+    if isinstance(inner, BaseException) and str(inner) not in text:
+        text += f" <- {type(inner).__name__}: {inner}"
+    return text
 
 
 class InvalidRequest(ApplicationError):

@@ -14,5 +14,5 @@ CHAT_IP_RATE_LIMIT = ""
 RETRY_AFTER_SECONDS = 7
 # Fault tests reach DynamoDB over loopback through a proxy: keep its timeouts short so they stay fast.
 DYNAMODB_CONNECT_TIMEOUT = 0.5
-DYNAMODB_READ_TIMEOUT = 1.0
+DYNAMODB_READ_TIMEOUT = 2.0
 DYNAMODB_MAX_RETRIES = 1

@@ -20,7 +20,7 @@ from tests.fakes.faultproxy import FaultProxy
 pytestmark = pytest.mark.slow
 
 PREFIX = "test-"
-SLOW = 2.0  # seconds of silence: past the test settings' read timeouts (DynamoDB 1 s, models 0.5 s)
+SLOW = 3.0  # seconds of silence: past the read timeouts (test settings: DynamoDB 2 s; models 1 s below)
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ def through_proxies(proxies, monkeypatch, settings, bedrock, db):
     """Send this test's DynamoDB and Bedrock traffic through the proxies, with short model timeouts."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxies["dynamodb"].url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", proxies["bedrock"].url)
-    settings.SCREEN_MODEL_READ_TIMEOUT = 0.5
-    settings.CHAT_MODEL_READ_TIMEOUT = 0.5
+    settings.SCREEN_MODEL_READ_TIMEOUT = 1.0
+    settings.CHAT_MODEL_READ_TIMEOUT = 1.0
     settings.CHAT_RATE_LIMIT = "1000/min"
     forget_connections()
     yield proxies
