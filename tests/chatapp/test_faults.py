@@ -152,3 +152,21 @@ def test_a_fault_that_clears_within_the_retries_is_invisible(through_proxies, be
     assert response.status_code == 200
     assert through_proxies["dynamodb"].injected == 1 and through_proxies["bedrock"].injected == 1
     assert history(api, response.json()["conversation_id"])[0] == ("user", "hello through a hiccup")
+
+
+def test_session_save_failing_after_the_view_is_a_503_and_one_line_names_it(through_proxies, capsys):
+    from django.test import Client
+
+    # The view creates the session (first PutItem); SessionMiddleware saves it again on the way out.
+    through_proxies["dynamodb"].fail(
+        faultproxy.DYNAMODB_500, target="DynamoDB_20120810.PutItem", table=f"{PREFIX}sessions", after=1
+    )
+    capsys.readouterr()
+    response = Client().get("/api/v1/session")
+    output = capsys.readouterr()
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "storage_unavailable"
+    assert response.headers["Retry-After"] == str(settings.RETRY_AFTER_SECONDS)
+    naming = lines_naming(output.out + output.err, "storage_unavailable", "PutError")
+    assert len(naming) == 1, output
+    assert json.loads(naming[0])["cause"].startswith("PutError")

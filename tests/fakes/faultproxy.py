@@ -77,7 +77,9 @@ class Rule:
     table: str | None = None
     path_contains: str | None = None
     times: int | None = None
+    after: int = 0
     hits: int = 0
+    passed: int = 0
 
     def matches(self, target: str, tables: set[str], path: str) -> bool:
         if self.times is not None and self.hits >= self.times:
@@ -86,7 +88,12 @@ class Rule:
             return False
         if self.table is not None and self.table not in tables:
             return False
-        return self.path_contains is None or self.path_contains in path
+        if self.path_contains is not None and self.path_contains not in path:
+            return False
+        if self.passed < self.after:
+            self.passed += 1
+            return False
+        return True
 
 
 def tables_named(body: bytes) -> set[str]:
@@ -139,9 +146,10 @@ class FaultProxy:
         table: str | None = None,
         path_contains: str | None = None,
         times: int | None = None,
+        after: int = 0,
     ) -> Rule:
-        """Answer matching requests with `fault` (every one, or the next `times`)."""
-        rule = Rule(fault, target=target, table=table, path_contains=path_contains, times=times)
+        """Answer matching requests with `fault` (every one, or the next `times`), after letting `after` through."""
+        rule = Rule(fault, target=target, table=table, path_contains=path_contains, times=times, after=after)
         with self._lock:
             self.rules.append(rule)
         return rule
