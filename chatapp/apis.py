@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 from chatapp import selectors, services
 from chatapp.authentication import request_owner
 from chatapp.fields import StrictCharField, StrictUUIDField
-from chatapp.throttling import ChatRateThrottle
+from chatapp.schema import error_responses
+from chatapp.throttling import ChatIpRateThrottle, ChatRateThrottle
 from core import observability
 from core.aws import llm_backend
 from core.dynamodb import registered_tables
@@ -37,11 +38,12 @@ class ConversationSerializer(serializers.Serializer):
 
 
 class SessionApi(APIView):
+    @extend_schema_serializer(component_name="Session")
     class OutputSerializer(serializers.Serializer):
         csrf_token = serializers.CharField()
         offline = serializers.BooleanField()
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses={200: OutputSerializer, **error_responses(503)})
     def get(self, request: Request) -> Response:
         """Start or continue a session; set the session and csrftoken cookies."""
         request_owner(request)
@@ -50,7 +52,7 @@ class SessionApi(APIView):
 
 
 class ChatApi(APIView):
-    throttle_classes = [ChatRateThrottle]
+    throttle_classes = [ChatIpRateThrottle, ChatRateThrottle]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Handle the request inside its log record: one JSON line per chat request, whatever happens."""
@@ -59,6 +61,7 @@ class ChatApi(APIView):
             record["status"] = response.status_code
             return response
 
+    @extend_schema_serializer(component_name="ChatRequest")
     class InputSerializer(serializers.Serializer):
         message = StrictCharField()
         conversation_id = StrictUUIDField(required=False, allow_null=True)
@@ -70,6 +73,7 @@ class ChatApi(APIView):
                 raise serializers.ValidationError(f"Ensure this field has no more than {limit} characters.")
             return value
 
+    @extend_schema_serializer(component_name="ChatReply")
     class OutputSerializer(serializers.Serializer):
         conversation_id = serializers.CharField()
         message = MessageSerializer()
@@ -84,7 +88,10 @@ class ChatApi(APIView):
         if request.method == "POST" and not _is_json(request.content_type):
             raise UnsupportedMediaType()
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 403, 404, 413, 415, 429, 502, 503)},
+    )
     def post(self, request: Request) -> Response:
         """Screen a message and, if it is safe, answer it in a new or existing conversation."""
         serializer = self.InputSerializer(data=request.data)
@@ -110,10 +117,11 @@ class ChatApi(APIView):
 
 
 class ConversationListApi(APIView):
+    @extend_schema_serializer(component_name="ConversationList")
     class OutputSerializer(serializers.Serializer):
         conversations = ConversationSerializer(many=True)
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(operation_id="conversations_list", responses={200: OutputSerializer, **error_responses(503)})
     def get(self, request: Request) -> Response:
         """List the caller's conversations, most recently active first."""
         conversations = selectors.conversation_list(owner=request_owner(request))
@@ -121,16 +129,17 @@ class ConversationListApi(APIView):
 
 
 class ConversationDetailApi(APIView):
+    @extend_schema_serializer(component_name="ConversationDetail")
     class OutputSerializer(ConversationSerializer):
         messages = MessageSerializer(many=True)
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses={200: OutputSerializer, **error_responses(404, 503)})
     def get(self, request: Request, conversation_id: str) -> Response:
         """Return one of the caller's conversations with its messages, oldest first."""
         detail = selectors.conversation_get(owner=request_owner(request), conversation_id=str(conversation_id))
         return Response(self.OutputSerializer(detail).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(403, 404, 503)})
     def delete(self, request: Request, conversation_id: str) -> Response:
         """Delete one of the caller's conversations and its messages."""
         services.conversation_delete(owner=request_owner(request), conversation_id=str(conversation_id))
@@ -138,7 +147,9 @@ class ConversationDetailApi(APIView):
 
 
 class HealthApi(APIView):
-    @extend_schema(responses={200: inline_serializer("Health", {"status": serializers.CharField()})})
+    @extend_schema(
+        responses={200: inline_serializer("Health", {"status": serializers.CharField()}), **error_responses(503)}
+    )
     def get(self, request: Request) -> Response:
         """Answer 200 when every DynamoDB table is reachable."""
         try:

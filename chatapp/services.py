@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from chatapp import repositories
-from chatapp.clients import Reply, chat_model
+from chatapp.clients import Reply, chat_model, chat_system_prompt
 from chatapp.repositories import Message, MessageItem
 from core import observability
 from core.exceptions import NotFound
-from security.services import ScreeningResult, prompt_lookup, prompt_screen
+from security.services import ScreeningResult, prompt_lookup, prompt_screen, reply_check
 
 TITLE_CHARS = 60
 
@@ -37,6 +37,7 @@ def conversation_reply(*, owner: str, text: str, conversation_id: str | None, re
     received_at = datetime.now(tz=UTC)
     screening, reply = _screened_reply(owner=owner, text=text, turns=[(m.role, m.content) for m in history])
     text = screening.text
+    reply_check(reply=reply.content, system_prompt=chat_system_prompt(), model_id=reply.model_id, owner=owner)
     replied_at = datetime.now(tz=UTC)
     pair = (_new_message("user", text, received_at), _new_message("assistant", reply.content, replied_at))
     new_conversation_id = conversation_id or str(uuid.uuid4())

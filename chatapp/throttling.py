@@ -1,4 +1,4 @@
-"""Per-owner rate limit on one atomic DynamoDB counter per window.
+"""Rate limits on chat posts, per owner and per client IP, each on one atomic DynamoDB counter per window.
 
 DRF's own throttles keep a request history in the process cache with a read-modify-write, which on
 Lambda is per container and racy; here every container shares one `ADD` per window instead. Windows are
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
@@ -18,24 +19,27 @@ from chatapp.repositories import rate_counter_hit
 from core import observability
 
 
-class ChatRateThrottle(BaseThrottle):
-    """Allow `rate` (CHAT_RATE_LIMIT, e.g. "20/min") chat requests per owner; empty means no limit."""
+class CounterRateThrottle(BaseThrottle):
+    """Allow `rate` (the setting named by `rate_setting`, e.g. "20/min") requests per identity; empty: no limit."""
 
-    scope = "chat"
+    scope = ""
+    rate_setting = ""
+    timer = time.time
 
     def __init__(self) -> None:
-        self.rate: str = settings.CHAT_RATE_LIMIT
+        self.rate: str = getattr(settings, self.rate_setting)
         self._wait = 0.0
 
     def get_ident_for(self, request: Request) -> str:
-        """Return the throttled identity: the conversation owner, pseudonymised."""
-        return observability.owner_hash(request_owner(request))
+        """Return the throttled identity (pseudonymised: it becomes part of a stored key)."""
+        raise NotImplementedError
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        """Count this request in the identity's current window; False once the window holds more than allowed."""
         if not self.rate:
             return True
         num_requests, duration = SimpleRateThrottle.parse_rate(None, self.rate)  # type: ignore[arg-type]
-        now = time.time()
+        now = self.timer()
         window = int(now // duration)
         window_end = (window + 1) * duration
         key = f"{self.scope}#{self.get_ident_for(request)}#{window}"
@@ -46,3 +50,38 @@ class ChatRateThrottle(BaseThrottle):
     def wait(self) -> float:
         """Return the seconds until the current window ends."""
         return self._wait
+
+
+class ChatRateThrottle(CounterRateThrottle):
+    """CHAT_RATE_LIMIT chat posts per conversation owner (user or session)."""
+
+    scope = "chat"
+    rate_setting = "CHAT_RATE_LIMIT"
+
+    def get_ident_for(self, request: Request) -> str:
+        return observability.owner_hash(request_owner(request))
+
+
+class ChatIpRateThrottle(CounterRateThrottle):
+    """CHAT_IP_RATE_LIMIT chat posts per client IP, whatever sessions it opens."""
+
+    scope = "chat_ip"
+    rate_setting = "CHAT_IP_RATE_LIMIT"
+
+    def get_ident_for(self, request: Request) -> str:
+        return observability.owner_hash(f"ip:{client_ip(request)}")
+
+
+def client_ip(request: HttpRequest | Request) -> str:
+    """Return the caller's IP as API Gateway saw it, or the socket peer off Lambda; never a header it sent.
+
+    On Lambda, Zappa derives REMOTE_ADDR from X-Forwarded-For, which the caller can prefill; the event's
+    requestContext (`http.sourceIp` for HTTP APIs, `identity.sourceIp` for REST APIs) comes from API Gateway.
+    """
+    event = request.META.get("lambda.event")
+    if isinstance(event, dict):
+        context = event.get("requestContext") or {}
+        source_ip = (context.get("http") or {}).get("sourceIp") or (context.get("identity") or {}).get("sourceIp")
+        if source_ip:
+            return str(source_ip)
+    return str(request.META.get("REMOTE_ADDR", ""))

@@ -19,11 +19,41 @@ def llm_backend() -> str:
 def bedrock_runtime_client(*, read_timeout: float, max_attempts: int) -> Any:
     """Return a bedrock-runtime client (AWS_ENDPOINT_URL_BEDROCK_RUNTIME is honoured by botocore)."""
     config = Config(
-        connect_timeout=2,
+        connect_timeout=settings.BEDROCK_CONNECT_TIMEOUT,
         read_timeout=read_timeout,
         retries={"mode": "standard", "total_max_attempts": max_attempts},
     )
     return boto3.session.Session().client("bedrock-runtime", region_name=settings.AWS_REGION, config=config)
+
+
+def retried_call_worst_case(*, attempts: int, connect_timeout: float, read_timeout: float) -> float:
+    """Return the longest a call can take: every attempt times out, with botocore's standard backoff between.
+
+    Standard mode waits at most min(2**i, 20) s before retry i+1 (throttling; other errors wait far less).
+    """
+    backoff = sum(min(2**retry, 20) for retry in range(attempts - 1))
+    return attempts * (connect_timeout + read_timeout) + backoff
+
+
+def chat_request_worst_case() -> dict[str, float]:
+    """Return the worst case, in seconds, of each dependency of one chat request (see the budget in settings)."""
+    return {
+        "screening": retried_call_worst_case(
+            attempts=settings.SCREEN_MODEL_MAX_ATTEMPTS,
+            connect_timeout=settings.BEDROCK_CONNECT_TIMEOUT,
+            read_timeout=settings.SCREEN_MODEL_READ_TIMEOUT,
+        ),
+        "chat_model": retried_call_worst_case(
+            attempts=settings.CHAT_MODEL_MAX_ATTEMPTS,
+            connect_timeout=settings.BEDROCK_CONNECT_TIMEOUT,
+            read_timeout=settings.CHAT_MODEL_READ_TIMEOUT,
+        ),
+        "dynamodb": retried_call_worst_case(
+            attempts=1 + settings.DYNAMODB_MAX_RETRIES,
+            connect_timeout=settings.DYNAMODB_CONNECT_TIMEOUT,
+            read_timeout=settings.DYNAMODB_READ_TIMEOUT,
+        ),
+    }
 
 
 def message_usage(message: Any) -> dict[str, int]:

@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from pynamodb.exceptions import PynamoDBException
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -32,7 +33,7 @@ class ApplicationError(Exception):
         self.message = message or self.default_message
         self.extra = extra
         # What went wrong underneath, for the request's log line; never shown to the client.
-        self.cause = f"{type(cause).__name__}: {cause}"[:500] if cause is not None else None
+        self.cause = _describe(cause)[:500] if cause is not None else None
 
     def payload(self) -> dict[str, Any]:
         """Return the body `{"error": {...}}` for this error."""
@@ -41,6 +42,15 @@ class ApplicationError(Exception):
     def headers(self) -> dict[str, str]:
         """Return the response headers this error needs (Retry-After for unavailable dependencies)."""
         return {"Retry-After": str(settings.RETRY_AFTER_SECONDS)} if self.retry_after else {}
+
+
+def _describe(cause: BaseException) -> str:
+    """Return `Type: message`, followed by the wrapped error when there is one (PynamoDB wraps botocore's)."""
+    text = f"{type(cause).__name__}: {cause}"
+    inner = getattr(cause, "cause", None) or cause.__cause__
+    if isinstance(inner, BaseException) and str(inner) not in text:
+        text += f" <- {type(inner).__name__}: {inner}"
+    return text
 
 
 class InvalidRequest(ApplicationError):
@@ -106,7 +116,8 @@ def as_application_error(exc: Exception) -> ApplicationError | None:
         return InvalidRequest("Some fields are not valid.", fields=exc.detail)
     if isinstance(exc, drf_exceptions.ParseError):
         return InvalidRequest(f"The body is not valid JSON: {exc.detail}", fields={})
-    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType | MultiPartParserError):
+        # A malformed multipart body fails while Django's CSRF check reads request.POST; JSON is all we take.
         return UnsupportedMediaType()
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
         return NotFound()

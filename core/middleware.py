@@ -1,22 +1,31 @@
-"""Middleware that keeps storage failures outside DRF views in the contract's error shape."""
+"""Session middleware that keeps a failing session store in the contract's error shape."""
 
-from collections.abc import Callable
+import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from pynamodb.exceptions import PynamoDBException
 
 from core.exceptions import StorageUnavailable, error_response
 
+logger = logging.getLogger(__name__)
 
-class ServiceErrorMiddleware:
-    """Answer 503 `storage_unavailable` when the session store fails while saving a response."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware, answering 503 `storage_unavailable` when saving the session fails.
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    The catch must be here: Django turns an exception raised inside any middleware into a 500 page before
+    an outer middleware could see it.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         try:
-            return self.get_response(request)
+            return super().process_response(request, response)
         except (PynamoDBException, BotoCoreError, ClientError) as exc:
-            return error_response(StorageUnavailable(cause=exc))
+            error = StorageUnavailable(cause=exc)
+            # The one line naming this failure: Django's own line for a 503 is filtered out, and a chat
+            # request's line was written before the session was saved.
+            record = {"error": error.code, "cause": error.cause, "path": request.path, "status": error.status_code}
+            logger.warning("session store failed", extra={"event": "session_store_error", "record": record})
+            return error_response(error)

@@ -60,7 +60,9 @@ class BedrockScreeningModel:
         from langchain_aws import ChatBedrockConverse  # heavy import, paid on first use only
 
         self.model_id = model_id
-        client = bedrock_runtime_client(read_timeout=settings.SCREEN_MODEL_READ_TIMEOUT, max_attempts=2)
+        client = bedrock_runtime_client(
+            read_timeout=settings.SCREEN_MODEL_READ_TIMEOUT, max_attempts=settings.SCREEN_MODEL_MAX_ATTEMPTS
+        )
         llm = ChatBedrockConverse(model=model_id, client=client, temperature=0, max_tokens=200)
         self._llm = llm.bind_tools([VERDICT_TOOL], tool_choice="record_verdict")
 

@@ -19,3 +19,9 @@ class ModerationUnavailable(ApplicationError):
     code = "storage_unavailable"
     default_message = "The verdict store is unavailable, so the decision was not saved. Please retry shortly."
     retry_after = True
+
+
+class ReplyWithheld(ApplicationError):
+    status_code = 502
+    code = "reply_withheld"
+    default_message = "The assistant's reply failed our safety check, so it was withheld and not saved."

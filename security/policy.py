@@ -34,21 +34,37 @@ VERDICT_TOOL = {
 }
 
 # Characters a person cannot see but a model reads: zero-width and bidi controls, Unicode tags
-# (U+E0000-E007F), variation selectors. Removing them lets look-alike messages share one verdict.
-_INVISIBLE = re.compile("[\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f\U000e0000-\U000e01ef]")
+# (U+E0000-E007F), variation selectors (also Mongolian ones), the combining grapheme joiner and Hangul
+# fillers. Removing them lets look-alike messages share one verdict; every other format character (Cf)
+# goes too.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e01ef]"
+)
 _WHITESPACE = re.compile(r"\s+")
 
 
+def _visible(text: str) -> str:
+    return _INVISIBLE.sub("", "".join(ch for ch in text if unicodedata.category(ch) != "Cf"))
+
+
 def clean(text: str) -> str:
-    """Return `text` in NFKC form without invisible characters: what the models see and history stores."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return _INVISIBLE.sub("", text)
+    """Return `text` in NFKC form without invisible characters: what the models see and history stores.
+
+    Invisible characters go before NFKC too: one between a letter and its accent would block composition.
+    """
+    return _visible(unicodedata.normalize("NFKC", _visible(text)))
 
 
 def normalise(text: str) -> str:
-    """Return the form a verdict is about: cleaned, whitespace collapsed, casefolded."""
-    return _WHITESPACE.sub(" ", clean(text)).strip().casefold()
+    """Return the form a verdict is about: cleaned, casefolded, whitespace collapsed (a fixed point)."""
+    current = text
+    for _ in range(4):  # casefolding can undo NFKC composition; one more round settles it
+        folded = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", clean(current).casefold())).strip()
+        if folded == current:
+            break
+        current = folded
+    return current
 
 
 def policy_version(model_id: str) -> str:
@@ -74,3 +90,22 @@ def pin_key(normalised: str) -> str:
     or model must not silently undo that decision.
     """
     return f"pin#{text_hash(normalised)}"
+
+
+# A reply that repeats this much of the system prompt word for word is leaking it, not paraphrasing.
+LEAK_RUN_CHARS = 60
+
+
+def reply_leak(reply: str, *, system_prompt: str, canary: str) -> str | None:
+    """Return why `reply` leaks the system prompt (its canary, or a long verbatim run of it), or None.
+
+    Both texts are compared normalised, so case, spacing and invisible characters do not hide a copy.
+    """
+    seen = normalise(reply)
+    if normalise(canary) in seen:
+        return "the reply contains the system prompt's canary"
+    prompt = normalise(system_prompt)
+    for start in range(len(prompt) - LEAK_RUN_CHARS + 1):
+        if prompt[start : start + LEAK_RUN_CHARS] in seen:
+            return f"the reply repeats {LEAK_RUN_CHARS}+ characters of the system prompt verbatim"
+    return None

@@ -1,5 +1,7 @@
 """Screening and moderation: the only module of `security` that other apps call."""
 
+import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,9 +16,9 @@ from pynamodb.exceptions import PynamoDBException
 
 from core import observability
 from security.clients import ModelVerdict, screening_model
-from security.exceptions import ModerationUnavailable, PromptBlocked
+from security.exceptions import ModerationUnavailable, PromptBlocked, ReplyWithheld
 from security.models import BlockedPrompt
-from security.policy import clean, normalise, pin_key, policy_version, text_hash, verdict_key
+from security.policy import clean, normalise, pin_key, policy_version, reply_leak, text_hash, verdict_key
 from security.repositories import intent_verdict_delete, intent_verdict_put, intent_verdicts_get
 
 __all__ = [
@@ -25,8 +27,10 @@ __all__ = [
     "blocked_prompt_confirm_block",
     "blocked_prompt_mark_false_positive",
     "blocked_prompt_reopen",
+    "canary_token",
     "prompt_lookup",
     "prompt_screen",
+    "reply_check",
 ]
 
 logger = logging.getLogger(__name__)
@@ -139,6 +143,45 @@ def _queue_blocked_prompt(*, text: str, normalised: str, result: ScreeningResult
         model_id=result.model_id,
         owner_hash=observability.owner_hash(owner),
         status=status,
+    )
+
+
+def canary_token() -> str:
+    """Return the marker planted in the chat system prompt: stable per deployment (keyed by SECRET_KEY), secret."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"system-prompt-canary", hashlib.sha256).hexdigest()
+    return f"canary-{digest[:20]}"
+
+
+def reply_check(*, reply: str, system_prompt: str, model_id: str, owner: str) -> None:
+    """Raise ReplyWithheld, after queueing the reply for moderators, when it leaks the system prompt."""
+    leak = reply_leak(reply, system_prompt=system_prompt, canary=canary_token())
+    observability.record(output_check="withheld" if leak else "passed")
+    if leak is None:
+        return
+    try:
+        with observability.stage("moderation_queue"):
+            _queue_withheld_reply(reply=reply, reason=leak, model_id=model_id, owner=owner)
+    except DatabaseError as exc:
+        logger.error("withheld reply not queued: %s", exc, extra={"event": "moderation_queue_error"})
+    raise ReplyWithheld(cause=RuntimeError(f"output check: {leak}"))
+
+
+def _queue_withheld_reply(*, reply: str, reason: str, model_id: str, owner: str) -> None:
+    digest = text_hash(normalise(reply))
+    pending = BlockedPrompt.objects.filter(
+        text_hash=digest, kind=BlockedPrompt.Kind.OUTPUT, status=BlockedPrompt.Status.PENDING
+    )
+    if pending.update(repeat_count=F("repeat_count") + 1, last_seen_at=timezone.now()):
+        return
+    BlockedPrompt.objects.create(
+        text=reply,
+        text_hash=digest,
+        kind=BlockedPrompt.Kind.OUTPUT,
+        category="prompt_extraction",
+        reason=reason,
+        verdict_source="output_check",
+        model_id=model_id,
+        owner_hash=observability.owner_hash(owner),
     )
 
 

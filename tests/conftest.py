@@ -16,9 +16,14 @@ os.environ.update(
 for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     os.environ.pop(variable, None)
 
+from hypothesis import HealthCheck, settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from tests.fakes.bedrock import FakeBedrock  # noqa: E402
+
+# Property tests stay quick and never time out on a slow machine; API-level ones ask for fewer examples.
+settings.register_profile("project", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("project")
 
 _fake_bedrock = FakeBedrock().start()
 os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = _fake_bedrock.url

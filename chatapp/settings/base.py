@@ -40,8 +40,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "core.middleware.ServiceErrorMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.middleware.SessionMiddleware",  # Django's, answering 503 when the session store fails
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -101,21 +100,51 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
+# Transport and browser hardening (`manage.py check --deploy` passes with a production environment).
+# API Gateway accepts HTTPS only and terminates TLS; Zappa's handler then sets HTTPS=on in the WSGI environ, so
+# request.is_secure() is true on Lambda without trusting any header. Hence no SECURE_PROXY_SSL_HEADER (a client
+# could forge it wherever no proxy strips it) and no SSL redirect by default: nothing plain-http ever reaches
+# Django in production, and a local production-like server on loopback must keep answering http.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading commits a whole registrable domain to HTTPS in browsers; the domain's owner opts in, not the app.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    "security.W008",  # SECURE_SSL_REDIRECT: TLS ends at API Gateway, see above
+    "security.W021",  # SECURE_HSTS_PRELOAD: the domain owner's decision, see above
+]
+
 # AWS: the SDK's own variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_PROFILE, ...) are honoured by botocore itself.
 AWS_REGION = env("AWS_REGION", default="us-east-1")
 DYNAMODB_TABLE_PREFIX = env("DYNAMODB_TABLE_PREFIX", default="chatapp-local-")
-# DynamoDB answers in milliseconds: fail fast and retry (botocore standard mode) rather than wait.
-DYNAMODB_CONNECT_TIMEOUT = env.float("DYNAMODB_CONNECT_TIMEOUT", default=2.0)
-DYNAMODB_READ_TIMEOUT = env.float("DYNAMODB_READ_TIMEOUT", default=3.0)
-DYNAMODB_MAX_RETRIES = env.int("DYNAMODB_MAX_RETRIES", default=2)
+# Timeout and retry budget of one chat request. API Gateway gives up after 29 s (API_GATEWAY_TIMEOUT), so
+# every dependency's worst case, retries and backoff included, must fit in it together:
+#   screening  2 attempts x (1 s connect + 2 s read) + <= 1 s backoff =  7 s   (short: Haiku answers in ~1 s)
+#   chat model 1 attempt  x (1 s connect + 16 s read)                 = 17 s   (no retry: a second slow try
+#              cannot fit; the 503 tells the client to retry, and nothing was stored, so that is safe)
+#   DynamoDB   2 attempts x (0.5 s connect + 1 s read) + <= 1 s backoff = 4 s  (the call that fails ends the
+#              request; DynamoDB answers in milliseconds otherwise)
+#   total 28 s <= 29 s; core.aws.chat_request_worst_case() computes it and a test keeps it true.
+# DynamoDB retries use botocore's standard mode (PynamoDB's default); throttling is retried with backoff.
+API_GATEWAY_TIMEOUT = 29.0
+BEDROCK_CONNECT_TIMEOUT = env.float("BEDROCK_CONNECT_TIMEOUT", default=1.0)
+DYNAMODB_CONNECT_TIMEOUT = env.float("DYNAMODB_CONNECT_TIMEOUT", default=0.5)
+DYNAMODB_READ_TIMEOUT = env.float("DYNAMODB_READ_TIMEOUT", default=1.0)
+DYNAMODB_MAX_RETRIES = env.int("DYNAMODB_MAX_RETRIES", default=1)
 
 # Models. Empty LLM_BACKEND means: bedrock when AWS credentials resolve, else offline (decided on first use).
 LLM_BACKEND = env("LLM_BACKEND", default="")
 BEDROCK_SCREEN_MODEL_ID = env("BEDROCK_SCREEN_MODEL_ID", default="us.anthropic.claude-haiku-4-5-20251001-v1:0")
 BEDROCK_CHAT_MODEL_ID = env("BEDROCK_CHAT_MODEL_ID", default="us.anthropic.claude-sonnet-4-5-20250929-v1:0")
-# Timeouts in seconds. API Gateway waits 29 s in all; the chat model gets most of it, retries included.
-SCREEN_MODEL_READ_TIMEOUT = env.float("SCREEN_MODEL_READ_TIMEOUT", default=8.0)
-CHAT_MODEL_READ_TIMEOUT = env.float("CHAT_MODEL_READ_TIMEOUT", default=20.0)
+SCREEN_MODEL_READ_TIMEOUT = env.float("SCREEN_MODEL_READ_TIMEOUT", default=2.0)
+SCREEN_MODEL_MAX_ATTEMPTS = env.int("SCREEN_MODEL_MAX_ATTEMPTS", default=2)
+CHAT_MODEL_READ_TIMEOUT = env.float("CHAT_MODEL_READ_TIMEOUT", default=16.0)
+CHAT_MODEL_MAX_ATTEMPTS = env.int("CHAT_MODEL_MAX_ATTEMPTS", default=1)
 CHAT_MAX_TOKENS = env.int("CHAT_MAX_TOKENS", default=1024)
 # "sequential": screen, then answer. "parallel": on a screening-cache miss, start the answer while the
 # screening model runs and reveal it only if the verdict is safe (lower latency, wasted tokens on blocks).
@@ -132,6 +161,8 @@ MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=MAX_MESSAGE_CHARS * 6 +
 HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
 INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 3600)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/min")
+# Per client IP (API Gateway's sourceIp), across all its sessions: bounds session-cycling floods.
+CHAT_IP_RATE_LIMIT = env("CHAT_IP_RATE_LIMIT", default="60/min")
 LOG_MESSAGE_CONTENT = env.bool("LOG_MESSAGE_CONTENT", default=False)
 # CloudWatch metrics embedded in the request's log line (EMF); on by default on Lambda.
 EMBEDDED_METRICS = env.bool("EMBEDDED_METRICS", default=ON_LAMBDA)

@@ -149,3 +149,11 @@ def test_null_conversation_id_starts_a_new_conversation(api, bedrock):
     second = api.chat("b", conversation_id=None).json()["conversation_id"]
     assert first != second
     uuid.UUID(first)
+
+
+def test_multipart_body_without_boundary_is_415_not_a_server_error(api, bedrock):
+    response = api.http.post(
+        CHAT_URL, '{"message": "hi"}', content_type="multipart/form-data", headers={"X-CSRFToken": api.csrf_token}
+    )
+    assert_error(response, 415, "unsupported_media_type")
+    assert_nothing_stored(api, bedrock)

@@ -1,0 +1,92 @@
+"""Rate limits per owner and per client IP: one atomic counter per window, exact under concurrency."""
+
+import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from moto.dynamodb.models import DynamoDBBackend
+
+from chatapp.throttling import CounterRateThrottle
+from tests.chatapp.conftest import ApiClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def atomic_update_item(monkeypatch):
+    """Give moto DynamoDB's per-item atomicity: its UpdateItem is a read-modify-write without a lock."""
+    lock = threading.Lock()
+    update_item = DynamoDBBackend.update_item
+
+    @functools.wraps(update_item)
+    def locked(self, *args, **kwargs):
+        with lock:
+            return update_item(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", locked)
+
+
+@pytest.fixture
+def frozen_window(monkeypatch):
+    """Keep every request in one window, so a minute boundary cannot split a burst."""
+    monkeypatch.setattr(CounterRateThrottle, "timer", staticmethod(lambda: 1_800_000_030.0))
+
+
+def test_parallel_posts_from_one_ip_let_exactly_the_limit_through(bedrock, settings, frozen_window):
+    settings.CHAT_IP_RATE_LIMIT = "5/min"
+    clients = [ApiClient() for _ in range(20)]  # 20 sessions, one IP: the owner limit cannot help
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(lambda client: client.chat("hello"), clients))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 5 + [429] * 15
+    limited = [r for r in responses if r.status_code == 429]
+    assert all(r.json()["error"]["code"] == "rate_limited" for r in limited)
+    assert all(int(r.headers["Retry-After"]) == 30 for r in limited)
+
+
+def test_parallel_posts_of_one_owner_let_exactly_the_limit_through(bedrock, settings, frozen_window):
+    settings.CHAT_RATE_LIMIT = "3/min"
+    api = ApiClient()
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = sorted(pool.map(lambda n: api.chat(f"message {n}").status_code, range(12)))
+    assert statuses == [200] * 3 + [429] * 9
+
+
+def test_forwarded_for_header_does_not_escape_the_ip_limit(bedrock, settings, frozen_window):
+    settings.CHAT_IP_RATE_LIMIT = "2/min"
+    statuses = [_chat_with_headers(n) for n in range(4)]
+    assert statuses == [200, 200, 429, 429]
+
+
+def _chat_with_headers(n: int) -> int:
+    api = ApiClient()
+    response = api.http.post(
+        "/api/v1/ai/chat",
+        {"message": "hi"},
+        content_type="application/json",
+        headers={"X-CSRFToken": api.csrf_token, "X-Forwarded-For": f"203.0.113.{n}, 198.51.100.{n}"},
+    )
+    return response.status_code
+
+
+def test_on_lambda_the_ip_is_api_gateways_source_ip(bedrock, settings, frozen_window):
+    settings.CHAT_IP_RATE_LIMIT = "1/min"
+
+    def chat_from(source_ip: str, version: str) -> int:
+        api = ApiClient()
+        context = {"http": {"sourceIp": source_ip}} if version == "2.0" else {"identity": {"sourceIp": source_ip}}
+        event = {"version": version, "requestContext": context}
+        response = api.http.post(
+            "/api/v1/ai/chat",
+            {"message": "hi"},
+            content_type="application/json",
+            headers={"X-CSRFToken": api.csrf_token},
+            REMOTE_ADDR="127.0.0.1",  # Zappa's guess from X-Forwarded-For: the same for everyone here
+            **{"lambda.event": event},
+        )
+        return response.status_code
+
+    assert chat_from("192.0.2.1", "2.0") == 200
+    assert chat_from("192.0.2.2", "1.0") == 200  # another caller, though REMOTE_ADDR is the same
+    assert chat_from("192.0.2.1", "1.0") == 429

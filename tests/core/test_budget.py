@@ -1,0 +1,54 @@
+"""The timeout and retry budget of a chat request fits in API Gateway's 29 s, with the shipped defaults."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from core.aws import chat_request_worst_case, retried_call_worst_case
+
+PROJECT = Path(__file__).resolve().parents[2]
+BUDGET_VARIABLES = (
+    "BEDROCK_CONNECT_TIMEOUT",
+    "SCREEN_MODEL_READ_TIMEOUT",
+    "SCREEN_MODEL_MAX_ATTEMPTS",
+    "CHAT_MODEL_READ_TIMEOUT",
+    "CHAT_MODEL_MAX_ATTEMPTS",
+    "DYNAMODB_CONNECT_TIMEOUT",
+    "DYNAMODB_READ_TIMEOUT",
+    "DYNAMODB_MAX_RETRIES",
+)
+
+
+def production_worst_case() -> tuple[dict[str, float], float]:
+    """Return the worst case computed by production settings (base.py defaults), in a fresh interpreter."""
+    env = {name: value for name, value in os.environ.items() if name not in BUDGET_VARIABLES}
+    env.update(DJANGO_SETTINGS_MODULE="chatapp.settings.base", DJANGO_SECRET_KEY="x" * 50)
+    env.pop("DJANGO_DEBUG", None)
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "from core.aws import chat_request_worst_case; "
+        "print(json.dumps([chat_request_worst_case(), settings.API_GATEWAY_TIMEOUT]))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    worst, limit = json.loads(run.stdout)
+    return worst, limit
+
+
+def test_worst_case_of_a_chat_request_fits_in_api_gateways_29_seconds():
+    worst, limit = production_worst_case()
+    assert limit == 29
+    assert worst["chat_model"] >= 15, "the chat model keeps most of the budget"
+    assert sum(worst.values()) <= limit, worst
+
+
+def test_worst_case_follows_the_settings(settings):
+    settings.CHAT_MODEL_READ_TIMEOUT = 30
+    assert chat_request_worst_case()["chat_model"] == settings.BEDROCK_CONNECT_TIMEOUT + 30
+
+
+def test_worst_case_counts_every_attempt_and_the_backoff_between():
+    assert retried_call_worst_case(attempts=1, connect_timeout=1, read_timeout=16) == 17
+    assert retried_call_worst_case(attempts=3, connect_timeout=0.5, read_timeout=1) == 3 * 1.5 + 1 + 2
