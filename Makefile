@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?= dev
 
-.PHONY: install run test lint
+.PHONY: install run test lint bench
 
 # Everything `run` and `test` use; reinstalled when the requirements change.
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
@@ -19,6 +19,10 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# Benchmarks (not tests): cold start, warm overhead, latency, cost; prints a goals table, writes bench/results.json.
+bench: install
+	$(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check .

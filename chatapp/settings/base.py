@@ -101,6 +101,11 @@ BEDROCK_CHAT_MODEL_ID = env("BEDROCK_CHAT_MODEL_ID", default="us.anthropic.claud
 SCREEN_MODEL_READ_TIMEOUT = env.float("SCREEN_MODEL_READ_TIMEOUT", default=8.0)
 CHAT_MODEL_READ_TIMEOUT = env.float("CHAT_MODEL_READ_TIMEOUT", default=20.0)
 CHAT_MAX_TOKENS = env.int("CHAT_MAX_TOKENS", default=1024)
+# Bedrock list prices, USD per million (input, output) tokens, for cost estimates (`make bench`); 2026-11.
+BEDROCK_PRICES = {
+    "us.anthropic.claude-haiku-4-5-20251001-v1:0": (1.0, 5.0),
+    "us.anthropic.claude-sonnet-4-5-20250929-v1:0": (3.0, 15.0),
+}
 
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
 # Bodies above this are refused (413) before parsing; a message can take up to 6 bytes per character as JSON.

@@ -1,0 +1,53 @@
+"""Benchmark 1: cold start, from a fresh process to the first chat response, against a floor."""
+
+import re
+from pathlib import Path
+
+from bench.servers import World, run_child
+from bench.stats import median, ratio
+
+ROUNDS = 7
+GOAL_RATIO = 1.3
+TOP_IMPORTS = 15
+
+
+def run(world: World, *, artifact_dir: Path | None = None) -> dict:
+    """Alternate app, eager-langchain app and floor processes; return medians, ratios and the import profile."""
+    world.script()
+    samples: dict[str, list[float]] = {"app": [], "app_eager_langchain": [], "floor": []}
+    eager = {**world.env, "BENCH_EAGER_LANGCHAIN": "1"}
+    for _ in range(ROUNDS):
+        samples["app"].append(_app_ms(world.env))
+        samples["floor"].append(run_child("child_floor.py", "first", env=world.env)["wall_ms"])
+        samples["app_eager_langchain"].append(_app_ms(eager))
+    result = {name: {"median_ms": median(values), "samples_ms": values} for name, values in samples.items()}
+    floor = result["floor"]["median_ms"]
+    result["ratio"] = ratio(result["app"]["median_ms"], floor)
+    result["ratio_eager_langchain"] = ratio(result["app_eager_langchain"]["median_ms"], floor)
+    result["operations"] = run_child("child_app.py", "first", env={**world.env, "BENCH_COUNT_OPS": "1"})["operations"]
+    result["top_imports"] = import_profile(world.env)
+    if artifact_dir is not None:
+        result["artifact"] = _artifact(world, artifact_dir, floor)
+    return result
+
+
+def _app_ms(env: dict[str, str]) -> float:
+    answer = run_child("child_app.py", "first", env=env)
+    if answer["status"] != 200:
+        raise RuntimeError(f"cold start answered {answer['status']}: {answer['stderr'][-2000:]}")
+    return answer["wall_ms"]
+
+
+def import_profile(env: dict[str, str]) -> list[dict]:
+    """Return the top modules by cumulative import time (`python -X importtime`) of the app's first response."""
+    stderr = run_child("child_app.py", "first", env=env, python_flags=("-X", "importtime"))["stderr"]
+    rows = re.findall(r"^import time:\s+\d+ \|\s+(\d+) \|( +)(\S+)$", stderr, flags=re.MULTILINE)
+    top = [{"module": name, "cumulative_ms": int(us) / 1000, "depth": len(indent) // 2} for us, indent, name in rows]
+    return sorted(top, key=lambda row: -row["cumulative_ms"])[:TOP_IMPORTS]
+
+
+def _artifact(world: World, directory: Path, floor_ms: float) -> dict:
+    """Time the app from the unzipped Lambda artifact: its own packages, no bytecode written."""
+    env = {**world.env, "PYTHONPATH": str(directory), "PYTHONDONTWRITEBYTECODE": "1"}
+    samples = [run_child("child_app.py", "first", env=env, python_flags=("-S",))["wall_ms"] for _ in range(ROUNDS)]
+    return {"median_ms": median(samples), "samples_ms": samples, "ratio": ratio(median(samples), floor_ms)}
