@@ -4,7 +4,7 @@ Run by path (`python bench/child_app.py MODE ...`) so that it imports nothing of
 imports is what the app costs. It prints one `BENCH_RESULT {json}` line. Modes:
   first            session + one chat message; the cold-start path
   warm N           N chat requests (half cache hits, half continuing a conversation); time outside the models
-  latency R        R cache misses, each followed by a cache hit of the same text
+  latency R [M]    R cache misses, each followed by a cache hit of the same text (with M: misses only)
   replay PATH      post every message of a JSON trace; report each answer's status and verdict source
 Environment: BENCH_EAGER_LANGCHAIN=1 imports langchain-aws before the app; BENCH_COUNT_OPS=1 reports the
 AWS operations the run made.
@@ -18,6 +18,7 @@ import io  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import statistics  # noqa: E402
 import sys  # noqa: E402
 from http.cookies import SimpleCookie  # noqa: E402
 from typing import Any  # noqa: E402
@@ -119,13 +120,13 @@ def load_app() -> tuple[WsgiClient, RecordCollector]:
 
 def first() -> dict:
     client, collector = load_app()
-    status, _ = client.chat("Hello! What is a good name for a cat?")
+    status, _ = client.chat(f"Hello! What is a good name for a cat? ({os.getpid()})")  # new text: a cache miss
     return {"ms": (time.perf_counter() - STARTED) * 1000, "status": status, "record": collector.records[-1]}
 
 
 def warm(count: int) -> dict:
     client, collector = load_app()
-    conversation, outside, kinds = None, [], []
+    conversation, outside, kinds, stages = None, [], [], []
     for i in range(count + 4):
         hit, follow = i % 2 == 1, i % 4 >= 2  # misses ask a new question; hits repeat the one before
         text = f"Question {i - 1 if hit else i}: how do tides work?"
@@ -138,20 +139,28 @@ def warm(count: int) -> dict:
         conversation = body.get("conversation_id")
         if i >= 4 and status == 200:  # the first requests warm connections and import langchain
             outside.append(elapsed - timings.get("screening", 0) - timings.get("chat_model", 0))
+            stages.append({**timings, "outside_view": elapsed - timings["total"]})
             kinds.append([hit, follow])
-    return {"outside_ms": outside, "kinds": kinds}
+    return {"outside_ms": outside, "kinds": kinds, "stages_ms": stage_medians(stages)}
 
 
-def latency(repeats: int) -> dict:
+def stage_medians(stages: list[dict[str, float]]) -> dict[str, float]:
+    """Return the median of each stage over the requests that had it (outside_view: middleware, session, DRF)."""
+    names = {name for timings in stages for name in timings}
+    return {name: round(statistics.median(t[name] for t in stages if name in t), 1) for name in sorted(names)}
+
+
+def latency(repeats: int, misses_only: bool = False) -> dict:
     from django.conf import settings
 
     client, _ = load_app()
     client.chat("warm up the connections and imports")
     misses, hits = [], []
     for i in range(repeats):
-        for samples in (misses, hits):
+        for samples in (misses, hits)[: 1 if misses_only else 2]:
             started = time.perf_counter()
-            status, _ = client.chat(f"Latency probe {i}: what is the capital of France?")
+            # The process id keeps each run's texts new to the shared intent cache.
+            status, _ = client.chat(f"Latency probe {os.getpid()}-{i}: what is the capital of France?")
             samples.append((time.perf_counter() - started) * 1000 if status == 200 else None)
     return {"miss_ms": misses, "hit_ms": hits, "screening_mode": getattr(settings, "SCREENING_MODE", None)}
 
@@ -172,7 +181,12 @@ def replay(path: str) -> dict:
     return {"outcomes": outcomes, "prices": getattr(settings, "BEDROCK_PRICES", {})}
 
 
-MODES = {"first": first, "warm": lambda n: warm(int(n)), "latency": lambda n: latency(int(n)), "replay": replay}
+MODES = {
+    "first": first,
+    "warm": lambda n: warm(int(n)),
+    "latency": lambda n, *misses_only: latency(int(n), bool(misses_only)),
+    "replay": replay,
+}
 
 if __name__ == "__main__":
     result = MODES[sys.argv[1]](*sys.argv[2:])

@@ -15,7 +15,7 @@ def run(world: World) -> dict:
     world.script(screen_delay=SCREEN_DELAY, chat_delay=REPLY_DELAY)
     sequential = run_child("child_app.py", "latency", str(REPEATS), env=world.env)
     parallel_env = {**world.env, "SCREENING_MODE": "parallel"}
-    parallel = run_child("child_app.py", "latency", str(REPEATS), env=parallel_env)
+    parallel = run_child("child_app.py", "latency", str(REPEATS), "misses-only", env=parallel_env)
     runs = {"sequential": sequential, "parallel": parallel}
     return {
         "reply_delay_ms": REPLY_DELAY * 1000,

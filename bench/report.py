@@ -16,6 +16,10 @@ def cold_rows(result: dict) -> list[Row]:
         ("1 cold start, langchain eager", f"{eager:.0f} ms = {result['ratio_eager_langchain']}x", "info", "info"),
     ]
     rows[0] = (*rows[0][:3], status(result["ratio"] <= cold.GOAL_RATIO))
+    operations = result["operations"]
+    same = operations["app_dynamodb"] == operations["floor"]
+    calls = f"{len(operations['app_dynamodb'])} app / {len(operations['floor'])} floor, same order: {same}"
+    rows.insert(1, ("1 cold start, DynamoDB calls", calls, "floor = app", status(same)))
     artifact = result.get("artifact")
     if artifact is None:
         rows.append(("1 cold start, from dist/dev.zip", "no zip: run make package", "<= 1.3x", "n/a"))
