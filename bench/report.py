@@ -1,6 +1,7 @@
 """The results table: one row per measurement, every goal marked met, NOT MET or n/a."""
 
 from bench import cold, latency, warm
+from bench.stats import median
 
 Row = tuple[str, str, str, str]  # benchmark, measured, goal, status
 
@@ -108,3 +109,20 @@ def table(rows: list[Row]) -> str:
     lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [header, *rows]]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def cold_breakdown(result: dict) -> str:
+    """Return where the app's cold start goes: its slowest imports and the first request's stages (medians)."""
+    imports = [
+        f"  {'  ' * row['depth']}{row['module']}: {row['cumulative_ms']:.0f} ms" for row in result["top_imports"]
+    ]
+    runs = result["first_request_timings_ms"]
+    names = sorted({name for run in runs for name in run}, key=lambda name: -median([r.get(name, 0) for r in runs]))
+    stages = ", ".join(f"{name} {median([r.get(name, 0) for r in runs]):.0f}" for name in names)
+    return "\n".join(
+        [
+            "Cold start, top imports by cumulative time (-X importtime, one run, nested under their parents):",
+            *imports,
+            f"Cold start, first chat request (medians, ms; total = inside the view): {stages}",
+        ]
+    )

@@ -69,5 +69,6 @@ def main() -> None:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     m = results["machine"]
     sys.stdout.write(f"Machine: {m['nproc']} x {m['cpu']}, Python {m['python']}, load {m['load_average_at_start']}\n")
-    sys.stdout.write(report.table(rows(results)) + "\n")
+    sys.stdout.write(report.table(rows(results)) + "\n\n")
+    sys.stdout.write(report.cold_breakdown(results["cold_start"]) + "\n")
     sys.stdout.write(f"{results['seconds']} s; details in {RESULTS.relative_to(Path.cwd())}\n")
