@@ -114,14 +114,14 @@ def table(rows: list[Row]) -> str:
 def cold_breakdown(result: dict) -> str:
     """Return where the app's cold start goes: its slowest imports and the first request's stages (medians)."""
     imports = [
-        f"  {'  ' * row['depth']}{row['module']}: {row['cumulative_ms']:.0f} ms" for row in result["top_imports"]
+        f"  {row['cumulative_ms']:6.0f} ms  {row['module']} (depth {row['depth']})" for row in result["top_imports"]
     ]
     runs = result["first_request_timings_ms"]
     names = sorted({name for run in runs for name in run}, key=lambda name: -median([r.get(name, 0) for r in runs]))
     stages = ", ".join(f"{name} {median([r.get(name, 0) for r in runs]):.0f}" for name in names)
     return "\n".join(
         [
-            "Cold start, top imports by cumulative time (-X importtime, one run, nested under their parents):",
+            "Cold start, top imports by cumulative time (-X importtime, one run; includes deeper imports):",
             *imports,
             f"Cold start, first chat request (medians, ms; total = inside the view): {stages}",
         ]
