@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.server import ThreadedMotoServer
 
 from bench.models import ModelScript
@@ -65,8 +66,13 @@ def world() -> Iterator[World]:
     """Start moto and the fake Bedrock on ephemeral ports, migrate and create the tables; stop them after."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    bedrock = FakeBedrock()
+    # Both servers write a response's header and body separately: without TCP_NODELAY, Nagle's algorithm and
+    # delayed ACKs can add ~40 ms to a call, an artifact of the local servers that real endpoints do not have.
+    bedrock._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+    MotoRequestHandler.disable_nagle_algorithm = True
     moto.start()
-    bedrock = FakeBedrock().start()
+    bedrock.start()
     host, port = moto.get_host_and_port()
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         env = child_env(f"http://{host}:{port}", bedrock.url, Path(workdir))
