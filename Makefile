@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PACKAGE_VENV := .venv-package
 STAGE ?= dev
 
-.PHONY: install run test lint package
+.PHONY: install run test lint package bench
 
 # Everything `run` and `test` use; reinstalled when the requirements change.
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
@@ -20,6 +20,10 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# Benchmarks (not tests): cold start, warm overhead, latency, cost; prints a goals table, writes bench/results.json.
+bench: install
+	$(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check .

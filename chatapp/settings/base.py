@@ -154,6 +154,11 @@ if SCREENING_MODE not in ("sequential", "parallel"):
 # Bedrock prompt caching: a cachePoint is added once the stable prefix (system prompt + history) is long
 # enough to be cached at all (Claude Sonnet 4.x: 1,024 tokens; estimated at 4 characters a token).
 PROMPT_CACHE_MIN_TOKENS = env.int("PROMPT_CACHE_MIN_TOKENS", default=1024)
+# Bedrock list prices, USD per million (input, output) tokens, for cost estimates (`make bench`); 2026-11.
+BEDROCK_PRICES = {
+    "us.anthropic.claude-haiku-4-5-20251001-v1:0": (1.0, 5.0),
+    "us.anthropic.claude-sonnet-4-5-20250929-v1:0": (3.0, 15.0),
+}
 
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
 # Bodies above this are refused (413) before parsing; a message can take up to 6 bytes per character as JSON.
