@@ -101,6 +101,11 @@ class OfflineScreeningModel:
         return ModelVerdict("safe", "none", "No known attack phrasing (offline screening).")
 
 
+def screening_model_id() -> str:
+    """Return the id of the screening model in use without building it: a cache hit needs no model client."""
+    return OfflineScreeningModel.model_id if llm_backend() == "offline" else settings.BEDROCK_SCREEN_MODEL_ID
+
+
 @functools.cache
 def screening_model() -> ScreeningModel:
     """Return the process's screening model, built once."""

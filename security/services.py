@@ -15,7 +15,7 @@ from django.utils import timezone
 from pynamodb.exceptions import PynamoDBException
 
 from core import observability
-from security.clients import ModelVerdict, screening_model
+from security.clients import ModelVerdict, screening_model, screening_model_id
 from security.exceptions import ModerationUnavailable, PromptBlocked, ReplyWithheld
 from security.models import BlockedPrompt
 from security.policy import clean, normalise, pin_key, policy_version, reply_leak, text_hash, verdict_key
@@ -79,7 +79,7 @@ def prompt_screen(*, text: str, owner: str, lookup: PromptLookup | None = None) 
 
 
 def _cached_verdict(text: str, normalised: str) -> ScreeningResult | None:
-    version = policy_version(screening_model().model_id)
+    version = policy_version(screening_model_id())
     keys = [pin_key(normalised), verdict_key(normalised, version=version)]
     with observability.stage("cache_read"):
         found = intent_verdicts_get(keys)
@@ -211,7 +211,7 @@ def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBa
     instead of the old verdict deciding silently until its TTL runs out (up to INTENT_CACHE_TTL_SECONDS).
     """
     normalised = normalise(blocked_prompt.text)
-    version = policy_version(screening_model().model_id)
+    version = policy_version(screening_model_id())
     try:
         intent_verdict_delete(pin_key(normalised))
         intent_verdict_delete(verdict_key(normalised, version=version))

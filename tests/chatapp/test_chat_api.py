@@ -195,3 +195,12 @@ def test_title_is_the_first_message_shortened(api, bedrock):
     title = api.get(f"/api/v1/conversations/{conversation_id}").json()["title"]
     assert title.startswith("Could you explain how photosynthesis")
     assert title.endswith("…") and len(title) <= 61
+
+
+def test_cache_hit_builds_no_screening_model(api, bedrock):
+    from security.clients import screening_model
+
+    api.chat("warm the cache")
+    screening_model.cache_clear()  # a fresh process: nothing built yet
+    assert api.chat("warm the cache").json()["screening"]["source"] == "cache"
+    assert screening_model.cache_info().currsize == 0
