@@ -6,4 +6,13 @@ class ChatappConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self) -> None:
+        from django.conf import settings
+
         from chatapp import schema  # noqa: F401 - registers the OpenAPI extensions
+
+        if settings.WARM_MODELS_AT_STARTUP:
+            from chatapp.clients import chat_model
+            from security.services import screening_model_warm
+
+            screening_model_warm()
+            chat_model()

@@ -28,6 +28,7 @@ __all__ = [
     "blocked_prompt_mark_false_positive",
     "blocked_prompt_reopen",
     "canary_token",
+    "screening_model_warm",
     "prompt_lookup",
     "prompt_screen",
     "reply_check",
@@ -44,6 +45,11 @@ class ScreeningResult:
     reason: str
     source: str  # "model", "cache" or "moderator"
     model_id: str
+
+
+def screening_model_warm() -> None:
+    """Build the screening model client now (at start-up) instead of on the first cache miss."""
+    screening_model()
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,9 @@ CHAT_MAX_TOKENS = env.int("CHAT_MAX_TOKENS", default=1024)
 SCREENING_MODE = env.str("SCREENING_MODE", default="sequential")
 if SCREENING_MODE not in ("sequential", "parallel"):
     raise ImproperlyConfigured(f"SCREENING_MODE must be sequential or parallel, not {SCREENING_MODE!r}")
+# Build both model clients (importing langchain-aws, ~1 s cold) when the app starts rather than on the first
+# message. On Lambda that moves the cost into whichever event starts the container, often a keep_warm ping.
+WARM_MODELS_AT_STARTUP = env.bool("WARM_MODELS_AT_STARTUP", default=ON_LAMBDA)
 # Bedrock prompt caching: a cachePoint is added once the stable prefix (system prompt + history) is long
 # enough to be cached at all (Claude Sonnet 4.x: 1,024 tokens; estimated at 4 characters a token).
 PROMPT_CACHE_MIN_TOKENS = env.int("PROMPT_CACHE_MIN_TOKENS", default=1024)
