@@ -48,13 +48,14 @@ def session_create(db: object, key: str) -> None:
 def chat(db: object, session: str, *, miss: bool, conversation: str | None) -> str:
     """Make one chat request's calls; return the conversation id."""
     db.get_item(TableName=f"{PREFIX}sessions", Key={"session_key": s(session)}, ConsistentRead=True)
-    db.update_item(
-        TableName=f"{PREFIX}rate_limits",
-        Key={"key": s(f"chat#{session}#1")},
-        UpdateExpression="ADD #c :one SET expires_at = :e",
-        ExpressionAttributeNames={"#c": "count"},
-        ExpressionAttributeValues={":one": {"N": "1"}, ":e": {"N": str(int(time.time()) + 120)}},
-    )
+    for counter in ("chat_ip#127.0.0.1#1", f"chat#{session}#1"):  # the per-IP, then the per-owner limit
+        db.update_item(
+            TableName=f"{PREFIX}rate_limits",
+            Key={"key": s(counter)},
+            UpdateExpression="ADD #c :one SET expires_at = :e",
+            ExpressionAttributeNames={"#c": "count"},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":e": {"N": str(int(time.time()) + 120)}},
+        )
     if conversation:
         db.query(
             TableName=f"{PREFIX}conversations",

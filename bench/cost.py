@@ -80,7 +80,9 @@ def run(world: World, *, messages: int | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-trace-") as directory:
         path = Path(directory) / "trace.json"
         path.write_text(json.dumps(trace))
-        answer = run_child("child_app.py", "replay", str(path), env={**world.env, "CHAT_RATE_LIMIT": ""})
+        answer = run_child(
+            "child_app.py", "replay", str(path), env={**world.env, "CHAT_RATE_LIMIT": "", "CHAT_IP_RATE_LIMIT": ""}
+        )
     statuses = [status for status, _source in answer["outcomes"]]
     result = tally(trace, statuses, list(world.bedrock.calls), script.usage)
     result["dollars"] = dollars(result["tokens"], answer["prices"])

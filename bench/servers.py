@@ -54,7 +54,9 @@ def child_env(dynamodb_url: str, bedrock_url: str, workdir: Path) -> dict[str, s
         DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
         DYNAMODB_TABLE_PREFIX=f"bench{os.getpid()}-",
         LLM_BACKEND="bedrock",
-        CHAT_RATE_LIMIT="100000/min",  # the throttle's counter write stays in the flow without limiting
+        # The throttles' counter writes stay in the flow without limiting.
+        CHAT_RATE_LIMIT="100000/min",
+        CHAT_IP_RATE_LIMIT="100000/min",
         PYTHONPATH=str(ROOT),
     )
     env.setdefault("SCREENING_MODE", "sequential")
