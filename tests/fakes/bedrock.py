@@ -11,9 +11,11 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
+
+from tests.fakes.loopback import LoopbackServer
 
 MALICIOUS_MARKER = "ignore previous instructions"
 
@@ -99,7 +101,7 @@ def _default_answer(model_id: str, call: Call) -> Answer:
     return text_answer(f"Echo: {text}")
 
 
-class FakeBedrock:
+class FakeBedrock(LoopbackServer):
     """The server and its script; `calls` records every Converse request it received."""
 
     def __init__(self) -> None:
@@ -107,22 +109,7 @@ class FakeBedrock:
         self._queues: dict[str, deque[Answer]] = defaultdict(deque)
         self.default: Callable[[str, Call], Answer] = _default_answer
         self._lock = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeBedrock":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def reset(self) -> None:
         with self._lock:

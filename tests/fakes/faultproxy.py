@@ -15,9 +15,11 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
@@ -111,7 +113,7 @@ def tables_named(body: bytes) -> set[str]:
     return tables
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """The proxy server; `fail(...)` arms a rule, `clear()` disarms all, `injected` counts faults sent."""
 
     def __init__(self, upstream: str) -> None:
@@ -121,22 +123,7 @@ class FaultProxy:
         self.injected = 0
         self.forwarded: list[tuple[str, frozenset[str]]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FaultProxy":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def fail(
         self,
