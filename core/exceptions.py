@@ -19,6 +19,9 @@ from core import observability
 
 logger = logging.getLogger(__name__)
 
+# What a failing DynamoDB call raises (PynamoDB wraps botocore's errors, raw clients raise them directly).
+STORAGE_ERRORS = (PynamoDBException, BotoCoreError, ClientError)
+
 
 class ApplicationError(Exception):
     """An error a client sees: HTTP status, stable code, human message, optional extra fields."""
@@ -127,7 +130,7 @@ def as_application_error(exc: Exception) -> ApplicationError | None:
         error = ApplicationError(str(exc.detail))
         error.status_code, error.code = 405, "method_not_allowed"
         return error
-    if isinstance(exc, PynamoDBException | BotoCoreError | ClientError):
+    if isinstance(exc, STORAGE_ERRORS):
         # Model clients translate their own failures, so any AWS error left here comes from DynamoDB.
         return StorageUnavailable(cause=exc)
     if isinstance(exc, drf_exceptions.APIException):

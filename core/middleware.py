@@ -2,12 +2,10 @@
 
 import logging
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse
-from pynamodb.exceptions import PynamoDBException
 
-from core.exceptions import StorageUnavailable, error_response
+from core.exceptions import STORAGE_ERRORS, StorageUnavailable, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +20,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         try:
             return super().process_response(request, response)
-        except (PynamoDBException, BotoCoreError, ClientError) as exc:
+        except STORAGE_ERRORS as exc:
             error = StorageUnavailable(cause=exc)
             # The one line naming this failure: Django's own line for a 503 is filtered out, and a chat
             # request's line was written before the session was saved.

@@ -6,15 +6,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError
 from django.db.models import F
 from django.utils import timezone
-from pynamodb.exceptions import PynamoDBException
 
 from core import observability
+from core.exceptions import STORAGE_ERRORS
 from security.clients import ModelVerdict, screening_model, screening_model_id
 from security.exceptions import ModerationUnavailable, PromptBlocked, ReplyWithheld
 from security.models import BlockedPrompt
@@ -221,7 +220,7 @@ def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBa
     try:
         intent_verdict_delete(pin_key(normalised))
         intent_verdict_delete(verdict_key(normalised, version=version))
-    except (PynamoDBException, BotoCoreError, ClientError) as exc:
+    except STORAGE_ERRORS as exc:
         raise ModerationUnavailable(cause=exc) from exc
     return _record_decision(blocked_prompt, status=BlockedPrompt.Status.PENDING, reviewer=reviewer)
 
@@ -237,7 +236,7 @@ def _pin_verdict(blocked_prompt: BlockedPrompt, *, verdict: str, category: str, 
             model_id="",
             ttl=None,
         )
-    except (PynamoDBException, BotoCoreError, ClientError) as exc:
+    except STORAGE_ERRORS as exc:
         raise ModerationUnavailable(cause=exc) from exc
 
 
