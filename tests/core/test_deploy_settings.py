@@ -11,6 +11,12 @@ from django.test import Client
 PROJECT = Path(__file__).resolve().parents[2]
 
 
+def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `manage.py check --deploy` (warnings fail) in a fresh process with `env`."""
+    command = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+    return subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True)
+
+
 def test_production_settings_pass_check_deploy(tmp_path):
     env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "SECURE_"))}
     env.update(
@@ -19,13 +25,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
         DJANGO_ALLOWED_HOSTS="chat.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
-    run = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env,
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-    )
+    run = check_deploy(env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "no issues" in run.stdout
 
@@ -33,13 +33,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
 def test_check_deploy_fails_in_debug_mode(tmp_path):
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="chatapp.settings.base", DJANGO_DEBUG="true")
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    run = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env,
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-    )
+    run = check_deploy(env)
     assert run.returncode != 0
     assert "security.W018" in run.stderr + run.stdout  # DEBUG on
 
