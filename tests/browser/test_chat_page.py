@@ -372,6 +372,8 @@ def test_keyboard_alone_reaches_every_control(page, bedrock):
     open_chat(page)
     send(page, "keyboard user")
     expect(messages(page, "assistant")).to_have_count(1)
+    # The sidebar is refreshed after the reply arrives: Tab before that would skip the not-yet-listed link.
+    expect(page.get_by_role("link", name="keyboard user")).to_be_visible()
     page.get_by_role("button", name="New chat").focus()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="keyboard user")).to_be_focused()

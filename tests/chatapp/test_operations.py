@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from chatapp.throttling import CounterRateThrottle
 from core.dynamodb import registered_tables
 from tests.chatapp.conftest import ApiClient
 
@@ -125,8 +126,10 @@ def test_failed_request_log_line_names_the_cause(api, bedrock, capsys, settings)
 
 
 @pytest.mark.parametrize("rate", ["3/min"])
-def test_rate_limit_per_owner_is_429_with_retry_after(api, other_api, bedrock, settings, rate):
+def test_rate_limit_per_owner_is_429_with_retry_after(api, other_api, bedrock, settings, monkeypatch, rate):
     settings.CHAT_RATE_LIMIT = rate
+    # One fixed window for the whole test: a minute boundary mid-test would reset the count.
+    monkeypatch.setattr(CounterRateThrottle, "timer", staticmethod(lambda: 1_800_000_030.0))
     statuses = [api.chat(f"message {n}").status_code for n in range(4)]
     assert statuses == [200, 200, 200, 429]
     limited = api.chat("again")
