@@ -1,5 +1,6 @@
 """The v1 HTTP API: thin views that validate, call one service or selector, and serialize."""
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from chatapp.authentication import request_owner
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.schema import error_responses
 from chatapp.throttling import ChatIpRateThrottle, ChatRateThrottle
-from core import observability
+from core import concurrency, observability
 from core.aws import llm_backend
 from core.dynamodb import registered_tables
 from core.exceptions import StorageUnavailable, UnsupportedMediaType
@@ -53,6 +54,7 @@ class SessionApi(APIView):
 
 class ChatApi(APIView):
     throttle_classes = [ChatIpRateThrottle, ChatRateThrottle]
+    rate_limits_due = False
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Handle the request inside its log record: one JSON line per chat request, whatever happens."""
@@ -88,6 +90,31 @@ class ChatApi(APIView):
         if request.method == "POST" and not _is_json(request.content_type):
             raise UnsupportedMediaType()
 
+    def check_throttles(self, request: Request) -> None:
+        """Leave the rate limits to post(), which checks them while the service makes its first reads.
+
+        A request refused before then (a bad body, say) is still counted, and answered 429 when over the
+        limit, as if they had been checked here: handle_exception checks them first.
+        """
+        self.rate_limits_due = True
+
+    def rate_limits_check(self) -> None:
+        """DRF's throttle check, with every throttle's counter (one DynamoDB write each) written at once."""
+        self.rate_limits_due = False
+        throttles = self.get_throttles()
+        allowed = concurrency.gather(*(functools.partial(t.allow_request, self.request, self) for t in throttles))
+        waits = [throttle.wait() for throttle, ok in zip(throttles, allowed, strict=True) if not ok]
+        if waits:
+            self.throttled(self.request, max(waits))
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if self.rate_limits_due:
+            try:
+                self.rate_limits_check()
+            except Exception as refusal:  # noqa: BLE001 - it answers instead, as it would have come first
+                exc = refusal
+        return super().handle_exception(exc)
+
     @extend_schema(
         request=InputSerializer,
         responses={200: OutputSerializer, **error_responses(400, 403, 404, 413, 415, 429, 502, 503)},
@@ -107,6 +134,7 @@ class ChatApi(APIView):
             text=data["message"],
             conversation_id=str(conversation_id) if conversation_id else None,
             request_id=data.get("request_id") or None,
+            admission=self.rate_limits_check,
         )
         body = {
             "conversation_id": reply.conversation_id,

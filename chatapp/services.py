@@ -1,9 +1,8 @@
 """Conversation writes: answering a message and deleting a conversation."""
 
-import contextvars
-import functools
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,9 +11,9 @@ from django.conf import settings
 from chatapp import repositories
 from chatapp.clients import Reply, chat_model, chat_system_prompt
 from chatapp.repositories import Message, MessageItem
-from core import observability
+from core import concurrency, observability
 from core.exceptions import NotFound
-from security.services import ScreeningResult, prompt_lookup, prompt_screen, reply_check
+from security.services import PromptLookup, ScreeningResult, prompt_lookup, prompt_screen, reply_check
 
 TITLE_CHARS = 60
 
@@ -26,16 +25,34 @@ class ChatReply:
     verdict_source: str
 
 
-def conversation_reply(*, owner: str, text: str, conversation_id: str | None, request_id: str | None) -> ChatReply:
+def conversation_reply(
+    *,
+    owner: str,
+    text: str,
+    conversation_id: str | None,
+    request_id: str | None,
+    admission: Callable[[], object] = lambda: None,
+) -> ChatReply:
     """Screen `text`, answer it, and store the message with its reply; nothing is stored on any failure.
 
-    A `request_id` already answered returns the stored answer again without screening or a model call.
+    `admission` (the caller's rate limits) runs while the reads this needs are made, at once: a stored
+    answer to `request_id`, the conversation's history and the intent cache. It raises to refuse, and no
+    model is called before it has passed. A `request_id` already answered returns the stored answer again
+    without screening or a model call.
     """
-    if request_id and (stored := _stored_reply(owner, request_id)):
-        return stored
-    history = _history(owner, conversation_id) if conversation_id else []
+    stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
+    history = concurrency.submit(_history, owner, conversation_id) if conversation_id else None
+    lookup = concurrency.submit(prompt_lookup, text=text)
+    reads = [read for read in (stored, history, lookup) if read is not None]
+    try:
+        admission()
+    finally:
+        concurrency.settle(reads)
+    if stored is not None and (replay := stored.result()):
+        return replay
+    turns = [(m.role, m.content) for m in history.result()] if history is not None else []
     received_at = datetime.now(tz=UTC)
-    screening, reply = _screened_reply(owner=owner, text=text, turns=[(m.role, m.content) for m in history])
+    screening, reply = _screened_reply(owner=owner, lookup=lookup.result(), turns=turns)
     text = screening.text
     reply_check(reply=reply.content, system_prompt=chat_system_prompt(), model_id=reply.model_id, owner=owner)
     replied_at = datetime.now(tz=UTC)
@@ -53,34 +70,31 @@ def conversation_reply(*, owner: str, text: str, conversation_id: str | None, re
                 now=replied_at,
             )
     except repositories.RequestAlreadyStored:
-        stored = _stored_reply(owner, request_id or "")
-        if stored is None:
+        answered = _stored_reply(owner, request_id or "")
+        if answered is None:
             raise
-        return stored
+        return answered
     except repositories.ConversationGone:
         raise NotFound("The conversation was deleted.") from None
     return ChatReply(new_conversation_id, pair[1], screening.source)
 
 
-def _screened_reply(*, owner: str, text: str, turns: list[tuple[str, str]]) -> tuple[ScreeningResult, Reply]:
-    """Screen `text`, then answer it; the chat model never sees a message screening did not pass.
+def _screened_reply(
+    *, owner: str, lookup: PromptLookup, turns: list[tuple[str, str]]
+) -> tuple[ScreeningResult, Reply]:
+    """Screen the looked-up message, then answer it; the chat model never sees a message screening did not pass.
 
     With SCREENING_MODE=parallel a cache miss starts the answer while the screening model runs, to hide
     its latency. The answer is revealed only once the verdict is safe; otherwise it is discarded unread
     (never stored, returned or logged) and only its wasted tokens are counted. A cached verdict is used
     first, so a known-malicious message never reaches the chat model in either mode.
     """
-    if settings.SCREENING_MODE != "parallel":
-        screening = prompt_screen(text=text, owner=owner)
+    if settings.SCREENING_MODE != "parallel" or lookup.cached is not None:
+        screening = prompt_screen(text=lookup.raw, owner=owner, lookup=lookup)
         return screening, _answer(turns, screening.text)
-    lookup = prompt_lookup(text=text)
-    if lookup.cached is not None:
-        screening = prompt_screen(text=text, owner=owner, lookup=lookup)
-        return screening, _answer(turns, screening.text)
-    run_in_context = contextvars.copy_context().run
-    speculative = _speculation_pool().submit(run_in_context, _call_chat_model, turns, lookup.text)
+    speculative = concurrency.submit(_call_chat_model, turns, lookup.text)
     try:
-        screening = prompt_screen(text=text, owner=owner, lookup=lookup)
+        screening = prompt_screen(text=lookup.raw, owner=owner, lookup=lookup)
     except Exception:
         _discard(speculative)
         raise
@@ -111,11 +125,6 @@ def _discard(speculative: Future[Reply]) -> None:
         return
     observability.record(speculative_reply="discarded")
     observability.add_usage("discarded", reply.usage)
-
-
-@functools.cache
-def _speculation_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="speculative-reply")
 
 
 def conversation_delete(*, owner: str, conversation_id: str) -> None:

@@ -4,6 +4,7 @@ import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import botocore.client
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
@@ -51,6 +52,8 @@ def test_parallel_posts_of_one_owner_let_exactly_the_limit_through(bedrock, sett
     with ThreadPoolExecutor(max_workers=12) as pool:
         statuses = sorted(pool.map(lambda n: api.chat(f"message {n}").status_code, range(12)))
     assert statuses == [200] * 3 + [429] * 9
+    # The refused nine were read for (cache, history) while their counters were written, but no model saw them.
+    assert len(bedrock.calls) == 3 * 2
 
 
 def test_forwarded_for_header_does_not_escape_the_ip_limit(bedrock, settings, frozen_window):
@@ -90,3 +93,31 @@ def test_on_lambda_the_ip_is_api_gateways_source_ip(bedrock, settings, frozen_wi
     assert chat_from("192.0.2.1", "2.0") == 200
     assert chat_from("192.0.2.2", "1.0") == 200  # another caller, though REMOTE_ADDR is the same
     assert chat_from("192.0.2.1", "1.0") == 429
+
+
+def test_the_limits_are_written_with_the_cache_lookup_at_once(bedrock, monkeypatch, settings, frozen_window):
+    """Both counters and the intent-cache read are in flight together: one round trip, not three."""
+    settings.CHAT_RATE_LIMIT = settings.CHAT_IP_RATE_LIMIT = "5/min"
+    api = ApiClient()
+    barrier = threading.Barrier(3, timeout=5)  # broken, and the request failed, unless all three meet
+    make_api_call = botocore.client.BaseClient._make_api_call
+
+    def meeting(client, operation, params):
+        if operation in {"UpdateItem", "BatchGetItem"}:
+            barrier.wait()
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", meeting)
+    assert api.chat("hello").status_code == 200
+
+
+def test_a_bad_request_counts_and_over_the_limit_is_told_429(bedrock, settings, frozen_window):
+    settings.CHAT_RATE_LIMIT = "2/min"
+    api = ApiClient()
+    assert api.chat("").status_code == 400  # counted, though refused before any read
+    assert api.post("/api/v1/ai/chat", "not json").status_code == 400
+    assert api.chat("hello").status_code == 429
+    malformed = api.post("/api/v1/ai/chat", "not json")
+    assert malformed.status_code == 429
+    assert malformed.json()["error"]["code"] == "rate_limited"
+    assert bedrock.calls == []

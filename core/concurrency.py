@@ -1,0 +1,46 @@
+"""One request's independent AWS calls made at once, in a shared thread pool.
+
+A DynamoDB or Bedrock call spends its time waiting on the network, so calls that do not depend on each
+other (the rate-limit counters, the intent cache, the conversation's history) cost one round trip
+instead of one each. A task runs in a copy of the caller's context, so its stage timings and usage land
+in the caller's request record. Tasks never wait on other tasks, so the pool cannot deadlock however
+busy it gets; the most it does under load is queue.
+"""
+
+import contextvars
+import functools
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+MAX_WORKERS = 16
+
+
+def submit(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+    """Start `fn(*args, **kwargs)` in the pool, in a copy of the caller's context."""
+    return _pool().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+def settle(futures: Iterable[Future[Any]]) -> None:
+    """Wait until every future has finished, whatever its outcome: nothing a request starts outlives it."""
+    wait(list(futures))
+
+
+def gather(*calls: Callable[[], T]) -> list[T]:
+    """Run `calls` at once (the first in this thread) and return their results in order.
+
+    Once all have finished, the first error in order is raised.
+    """
+    futures = [submit(call) for call in calls[1:]]
+    try:
+        first = calls[0]()
+    finally:
+        settle(futures)
+    return [first, *(future.result() for future in futures)]
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
