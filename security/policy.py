@@ -45,6 +45,8 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def _visible(text: str) -> str:
+    if text.isascii():  # no format (Cf) or other invisible characters below U+0080
+        return text
     return _INVISIBLE.sub("", "".join(ch for ch in text if unicodedata.category(ch) != "Cf"))
 
 
