@@ -157,6 +157,7 @@ def latency(repeats: int, misses_only: bool = False) -> dict:
     client.chat("warm up the connections and imports")
     misses, hits = [], []
     for i in range(repeats):
+        clear_conversations()
         for samples in (misses, hits)[: 1 if misses_only else 2]:
             started = time.perf_counter()
             # The process id keeps each run's texts new to the shared intent cache.

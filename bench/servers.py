@@ -1,7 +1,6 @@
 """The benchmark's world: moto's DynamoDB server, the fake Bedrock, and child processes that use them."""
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -13,11 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from moto.moto_server.werkzeug_app import MotoRequestHandler
-from moto.server import ThreadedMotoServer
-
 from bench.models import ModelScript
 from tests.fakes.bedrock import FakeBedrock
+from tests.fakes.dynamodb import dynamodb_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -66,25 +63,19 @@ def child_env(dynamodb_url: str, bedrock_url: str, workdir: Path) -> dict[str, s
 @contextmanager
 def world() -> Iterator[World]:
     """Start moto and the fake Bedrock on ephemeral ports, migrate and create the tables; stop them after."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     bedrock = FakeBedrock()
-    # Both servers write a response's header and body separately: without TCP_NODELAY, Nagle's algorithm and
-    # delayed ACKs can add ~40 ms to a call, an artifact of the local servers that real endpoints do not have.
+    # The fake writes a response's header and body separately: without TCP_NODELAY, Nagle's algorithm and
+    # delayed ACKs can add ~40 ms to a call, an artifact of a local server that real endpoints do not have.
     bedrock._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-    MotoRequestHandler.disable_nagle_algorithm = True
-    moto.start()
     bedrock.start()
-    host, port = moto.get_host_and_port()
-    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-        env = child_env(f"http://{host}:{port}", bedrock.url, Path(workdir))
+    with dynamodb_server() as dynamodb_url, tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        env = child_env(dynamodb_url, bedrock.url, Path(workdir))
         for command in (["migrate", "--verbosity", "0"], ["ensure_tables"]):
             subprocess.run([PYTHON, str(ROOT / "manage.py"), *command], env=env, check=True, capture_output=True)  # noqa: S603
         try:
             yield World(env, bedrock)
         finally:
             bedrock.stop()
-            moto.stop()
 
 
 def run_child(script: str, *args: str, env: dict[str, str], python_flags: tuple[str, ...] = ()) -> dict:

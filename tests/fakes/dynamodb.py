@@ -1,11 +1,14 @@
-"""DynamoDB over real HTTP for tests: moto's threaded server on an ephemeral loopback port."""
+"""DynamoDB over real HTTP for tests and benchmarks: moto served on an ephemeral loopback port."""
 
 import functools
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
+import waitress
 from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.werkzeug_app import create_backend_app
 from moto.server import ThreadedMotoServer
 from pynamodb.models import Model
 
@@ -44,6 +47,28 @@ def start_moto_server() -> tuple[ThreadedMotoServer, str]:
     server.start()
     host, port = server.get_host_and_port()
     return server, f"http://{host}:{port}"
+
+
+@contextmanager
+def dynamodb_server() -> Iterator[str]:
+    """Serve moto's DynamoDB on an ephemeral port, keeping connections alive as the real endpoint does.
+
+    moto's own server (werkzeug's) closes the connection after every response, so each call would pay
+    a new TCP connection and a new server thread: an artifact of the local server that DynamoDB, whose
+    connections botocore reuses, does not have. waitress keeps them open and sets TCP_NODELAY. The app
+    serves DynamoDB alone, without moto's dispatcher, which works out the service of every request anew.
+    """
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    serialise_dynamodb_requests()
+    server = waitress.create_server(create_backend_app("dynamodb"), host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, name="moto-dynamodb", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=5)
 
 
 def _model_classes(model: type[Model]) -> Iterator[type[Model]]:
