@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from chatapp.exceptions import ModelUnavailable
-from core.aws import bedrock_runtime_client, llm_backend, message_usage
+from core.aws import bedrock_control_client, bedrock_runtime_client, llm_backend, message_usage
 from security.services import canary_token
 
 CHAT_SYSTEM_PROMPT = """\
@@ -47,7 +47,12 @@ class BedrockChatModel:
         client = bedrock_runtime_client(
             read_timeout=settings.CHAT_MODEL_READ_TIMEOUT, max_attempts=settings.CHAT_MODEL_MAX_ATTEMPTS
         )
-        self._llm = ChatBedrockConverse(model=model_id, client=client, max_tokens=settings.CHAT_MAX_TOKENS)
+        self._llm = ChatBedrockConverse(
+            model=model_id,
+            client=client,
+            bedrock_client=bedrock_control_client(),
+            max_tokens=settings.CHAT_MAX_TOKENS,
+        )
 
     def reply(self, *, history: list[tuple[str, str]], message: str) -> Reply:
         messages: list[Any] = [("system", chat_system_prompt()), *_langchain_roles(history), ("human", message)]

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from core import observability
-from core.aws import bedrock_runtime_client, llm_backend, message_usage
+from core.aws import bedrock_control_client, bedrock_runtime_client, llm_backend, message_usage
 from security.exceptions import ScreeningUnavailable
 from security.policy import CATEGORIES, SCREEN_SYSTEM_PROMPT, VERDICT_TOOL
 
@@ -63,7 +63,9 @@ class BedrockScreeningModel:
         client = bedrock_runtime_client(
             read_timeout=settings.SCREEN_MODEL_READ_TIMEOUT, max_attempts=settings.SCREEN_MODEL_MAX_ATTEMPTS
         )
-        llm = ChatBedrockConverse(model=model_id, client=client, temperature=0, max_tokens=200)
+        llm = ChatBedrockConverse(
+            model=model_id, client=client, bedrock_client=bedrock_control_client(), temperature=0, max_tokens=200
+        )
         self._llm = llm.bind_tools([VERDICT_TOOL], tool_choice="record_verdict")
 
     def classify(self, normalised: str) -> ModelVerdict:
