@@ -4,6 +4,7 @@ Run by path like child_app.py, and prints one `BENCH_RESULT {json}` line. Modes:
   first       the calls of a first visit (session create, then one chat message that misses the cache)
   warm N      the calls of N chat requests in the same mix as child_app's warm mode
 The calls are the ones the app makes (child_app with BENCH_COUNT_OPS=1 lists them), with items of similar size.
+With BENCH_FLOOR_LANGCHAIN=1 it also imports langchain-aws first: a bound on any app that answers through it.
 """
 
 import time
@@ -20,6 +21,9 @@ import django  # noqa: E402
 import pynamodb.models  # noqa: E402, F401 - part of the floor: every request path uses it
 from botocore.config import Config  # noqa: E402
 from django.conf import settings  # noqa: E402
+
+if os.environ.get("BENCH_FLOOR_LANGCHAIN"):
+    import langchain_aws  # noqa: F401
 
 PREFIX = os.environ["DYNAMODB_TABLE_PREFIX"]
 OPERATIONS: list[str] = []

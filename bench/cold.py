@@ -14,18 +14,22 @@ TOP_IMPORTS = 15
 def run(world: World, *, artifact_dir: Path | None = None) -> dict:
     """Alternate app, eager-langchain app and floor processes; return medians, ratios and the import profile."""
     world.script()
-    samples: dict[str, list[float]] = {"app": [], "app_eager_langchain": [], "floor": []}
+    samples: dict[str, list[float]] = {"app": [], "app_eager_langchain": [], "floor": [], "floor_langchain": []}
     eager, first_requests = {**world.env, "BENCH_EAGER_LANGCHAIN": "1"}, []
+    floor_langchain = {**world.env, "BENCH_FLOOR_LANGCHAIN": "1"}
     for _ in range(ROUNDS):
         app = _app_run(world.env)
         samples["app"].append(app["wall_ms"])
         first_requests.append(_first_request(app))
         samples["floor"].append(run_child("child_floor.py", "first", env=world.env)["wall_ms"])
         samples["app_eager_langchain"].append(_app_run(eager)["wall_ms"])
+        samples["floor_langchain"].append(run_child("child_floor.py", "first", env=floor_langchain)["wall_ms"])
     result = {name: {"median_ms": median(values), "samples_ms": values} for name, values in samples.items()}
     floor = result["floor"]["median_ms"]
     result["ratio"] = ratio(result["app"]["median_ms"], floor)
     result["ratio_eager_langchain"] = ratio(result["app_eager_langchain"]["median_ms"], floor)
+    # The floor plus `import langchain_aws` and nothing else: no app can answer through langchain-aws faster.
+    result["ratio_floor_langchain"] = ratio(result["floor_langchain"]["median_ms"], floor)
     app_operations = run_child("child_app.py", "first", env={**world.env, "BENCH_COUNT_OPS": "1"})["operations"]
     result["operations"] = {
         "app": app_operations,
