@@ -22,10 +22,9 @@ from pynamodb.attributes import (
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from core.dynamodb import dynamodb_table, table_meta
+from core.dynamodb import TableModel, dynamodb_table, share_client, table_meta
 
 META_SK = "~meta"
 REQUEST_TTL = timedelta(days=1)
@@ -41,7 +40,7 @@ class ByOwnerIndex(GlobalSecondaryIndex["ConversationItem"]):
 
 
 @dynamodb_table
-class ConversationItem(Model):
+class ConversationItem(TableModel):
     """Any item of the conversations table; the `kind` attribute picks the subclass on read."""
 
     Meta = table_meta("conversations")
@@ -221,13 +220,7 @@ def exchange_store(
 
 @functools.cache
 def _transaction_connection() -> Connection:
-    meta = ConversationItem.Meta
-    return Connection(
-        region=meta.region,
-        connect_timeout_seconds=meta.connect_timeout_seconds,
-        read_timeout_seconds=meta.read_timeout_seconds,
-        max_retry_attempts=meta.max_retry_attempts,
-    )
+    return share_client(Connection(region=ConversationItem.Meta.region))
 
 
 def conversation_delete_items(conversation_id: str) -> bool:
@@ -240,7 +233,7 @@ def conversation_delete_items(conversation_id: str) -> bool:
 
 
 @dynamodb_table
-class RateCounter(Model):
+class RateCounter(TableModel):
     """Requests counted in one window for one `{scope}#{ident}#{window}` key."""
 
     Meta = table_meta("rate_limits")

@@ -3,13 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.models import Model
 
-from core.dynamodb import dynamodb_table, table_meta
+from core.dynamodb import TableModel, dynamodb_table, table_meta
 
 
 @dynamodb_table
-class IntentVerdict(Model):
+class IntentVerdict(TableModel):
     """A screening verdict for one normalised text: a model's (with a TTL) or a moderator's pin (none)."""
 
     Meta = table_meta("intent_cache")
@@ -59,7 +58,7 @@ def intent_verdict_delete(key: str) -> None:
 
 
 @dynamodb_table
-class SessionItem(Model):
+class SessionItem(TableModel):
     """One Django session: its encoded data and expiry (also the table's TTL attribute)."""
 
     Meta = table_meta("sessions")
