@@ -5,7 +5,7 @@ from bench.stats import median
 
 SCREEN_DELAY = 0.3
 REPLY_DELAY = 2.5
-REPEATS = 5
+REPEATS = 9
 HIT_SLACK_MS = 30
 PARALLEL_SLACK_MS = 50
 

@@ -1,5 +1,6 @@
 """The benchmark's world: moto's DynamoDB server, the fake Bedrock, and child processes that use them."""
 
+import gc
 import json
 import os
 import subprocess
@@ -68,14 +69,19 @@ def world() -> Iterator[World]:
     # delayed ACKs can add ~40 ms to a call, an artifact of a local server that real endpoints do not have.
     bedrock._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
     bedrock.start()
-    with dynamodb_server() as dynamodb_url, tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-        env = child_env(dynamodb_url, bedrock.url, Path(workdir))
-        for command in (["migrate", "--verbosity", "0"], ["ensure_tables"]):
-            subprocess.run([PYTHON, str(ROOT / "manage.py"), *command], env=env, check=True, capture_output=True)  # noqa: S603
-        try:
+    # moto keeps every table in this process and deep-copies a table per transaction item: the garbage
+    # collector's full passes over that growing heap stalled a DynamoDB call for up to a second here, past
+    # the app's read timeout, which a real endpoint never does. Its garbage has no cycles worth collecting.
+    gc.disable()
+    try:
+        with dynamodb_server() as dynamodb_url, tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+            env = child_env(dynamodb_url, bedrock.url, Path(workdir))
+            for command in (["migrate", "--verbosity", "0"], ["ensure_tables"]):
+                subprocess.run([PYTHON, str(ROOT / "manage.py"), *command], env=env, check=True, capture_output=True)  # noqa: S603
             yield World(env, bedrock)
-        finally:
-            bedrock.stop()
+    finally:
+        bedrock.stop()
+        gc.enable()
 
 
 def run_child(script: str, *args: str, env: dict[str, str], python_flags: tuple[str, ...] = ()) -> dict:
