@@ -18,20 +18,20 @@ def table_meta(name: str) -> type:
     """Return a PynamoDB `Meta` for table `{DYNAMODB_TABLE_PREFIX}{name}`.
 
     Read at class creation, the one place settings are read at import time (PynamoDB fixes table names
-    then). No `host`: botocore honours AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL by itself.
+    then). No `host`: botocore honours AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL by itself. No timeouts
+    or retries either: the shared client (dynamodb_client) carries them.
     """
     attributes: dict[str, Any] = {
         "table_name": f"{settings.DYNAMODB_TABLE_PREFIX}{name}",
         "region": settings.AWS_REGION,
         "billing_mode": "PAY_PER_REQUEST",
-        "connect_timeout_seconds": settings.DYNAMODB_CONNECT_TIMEOUT,
-        "read_timeout_seconds": settings.DYNAMODB_READ_TIMEOUT,
-        "max_retry_attempts": settings.DYNAMODB_MAX_RETRIES,
     }
     return type("Meta", (), attributes)
 
 
 _client_lock = threading.Lock()
+# Every table and the request I/O pool's threads share the client's connections (botocore's default is 10).
+MAX_POOL_CONNECTIONS = 32
 
 
 @functools.cache
@@ -45,7 +45,7 @@ def dynamodb_client() -> Any:
         parameter_validation=False,
         connect_timeout=settings.DYNAMODB_CONNECT_TIMEOUT,
         read_timeout=settings.DYNAMODB_READ_TIMEOUT,
-        max_pool_connections=10,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
         retries={"mode": "standard", "total_max_attempts": 1 + settings.DYNAMODB_MAX_RETRIES},
     )
     with _client_lock:  # a session is not thread-safe
