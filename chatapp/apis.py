@@ -53,7 +53,9 @@ class SessionApi(APIView):
 
 
 class ChatApi(APIView):
-    throttle_classes = [ChatIpRateThrottle, ChatRateThrottle]
+    # The owner's limit first: gather runs the first check in this thread, and finding the owner may touch
+    # the session, which stays on the request's own thread.
+    throttle_classes = [ChatRateThrottle, ChatIpRateThrottle]
     rate_limits_due = False
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -91,12 +93,15 @@ class ChatApi(APIView):
             raise UnsupportedMediaType()
 
     def check_throttles(self, request: Request) -> None:
-        """Leave the rate limits to post(), which checks them while the service makes its first reads.
+        """Leave a POST's rate limits to post(), which checks them while the service makes its first reads.
 
-        A request refused before then (a bad body, say) is still counted, and answered 429 when over the
+        A POST refused before then (a bad body, say) is still counted, and answered 429 when over the
         limit, as if they had been checked here: handle_exception checks them first.
         """
-        self.rate_limits_due = True
+        if request.method == "POST":
+            self.rate_limits_due = True
+        else:
+            super().check_throttles(request)
 
     def rate_limits_check(self) -> None:
         """DRF's throttle check, with every throttle's counter (one DynamoDB write each) written at once."""

@@ -220,7 +220,15 @@ def exchange_store(
 
 @functools.cache
 def _transaction_connection() -> Connection:
-    return share_client(Connection(region=ConversationItem.Meta.region))
+    meta = ConversationItem.Meta
+    connection = Connection(
+        region=meta.region,
+        connect_timeout_seconds=meta.connect_timeout_seconds,
+        read_timeout_seconds=meta.read_timeout_seconds,
+        max_retry_attempts=meta.max_retry_attempts,
+        max_pool_connections=meta.max_pool_connections,
+    )
+    return share_client(connection)
 
 
 def conversation_delete_items(conversation_id: str) -> bool:

@@ -1,8 +1,10 @@
 """Conversation writes: answering a message and deleting a conversation."""
 
+import contextvars
+import functools
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -49,6 +51,7 @@ def conversation_reply(
     finally:
         concurrency.settle(reads)
     if stored is not None and (replay := stored.result()):
+        observability.record(idempotent_replay=True)
         return replay
     turns = [(m.role, m.content) for m in history.result()] if history is not None else []
     received_at = datetime.now(tz=UTC)
@@ -73,6 +76,7 @@ def conversation_reply(
         answered = _stored_reply(owner, request_id or "")
         if answered is None:
             raise
+        observability.record(idempotent_replay=True)
         return answered
     except repositories.ConversationGone:
         raise NotFound("The conversation was deleted.") from None
@@ -92,7 +96,8 @@ def _screened_reply(
     if settings.SCREENING_MODE != "parallel" or lookup.cached is not None:
         screening = prompt_screen(text=lookup.raw, owner=owner, lookup=lookup)
         return screening, _answer(turns, screening.text)
-    speculative = concurrency.submit(_call_chat_model, turns, lookup.text)
+    run_in_context = contextvars.copy_context().run
+    speculative = _speculation_pool().submit(run_in_context, _call_chat_model, turns, lookup.text)
     try:
         screening = prompt_screen(text=lookup.raw, owner=owner, lookup=lookup)
     except Exception:
@@ -127,6 +132,12 @@ def _discard(speculative: Future[Reply]) -> None:
     observability.add_usage("discarded", reply.usage)
 
 
+@functools.cache
+def _speculation_pool() -> ThreadPoolExecutor:
+    """Speculative replies (seconds each) get their own threads, so they never delay the request I/O pool."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="speculative-reply")
+
+
 def conversation_delete(*, owner: str, conversation_id: str) -> None:
     """Delete the owner's conversation and all its messages; NotFound when it is not theirs."""
     meta, _ = repositories.conversation_history(conversation_id, limit=0)
@@ -158,7 +169,6 @@ def _stored_reply(owner: str, request_id: str) -> ChatReply | None:
     stored = repositories.request_get(owner, request_id)
     if stored is None:
         return None
-    observability.record(idempotent_replay=True)
     message = Message(stored.message_id, "assistant", stored.content, stored.created_at)
     return ChatReply(stored.conversation_id, message, stored.verdict_source)
 

@@ -8,7 +8,7 @@ busy it gets; the most it does under load is queue.
 """
 
 import contextvars
-import functools
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -41,6 +41,13 @@ def gather(*calls: Callable[[], T]) -> list[T]:
     return [first, *(future.result() for future in futures)]
 
 
-@functools.cache
+_pool_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+
+
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
+    global _executor  # noqa: PLW0603 - one pool per process, made on first use
+    with _pool_lock:  # one pool even when the first requests arrive together
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
+        return _executor

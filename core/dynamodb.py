@@ -12,26 +12,31 @@ from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
 
 _registry: list[type[Model]] = []
+# Every table and the request I/O pool's threads share the client's connections (botocore's default is 10).
+MAX_POOL_CONNECTIONS = 32
 
 
 def table_meta(name: str) -> type:
     """Return a PynamoDB `Meta` for table `{DYNAMODB_TABLE_PREFIX}{name}`.
 
     Read at class creation, the one place settings are read at import time (PynamoDB fixes table names
-    then). No `host`: botocore honours AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL by itself. No timeouts
-    or retries either: the shared client (dynamodb_client) carries them.
+    then). No `host`: botocore honours AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL by itself. The shared
+    client (dynamodb_client) has the same timeouts and retries; these apply to a client PynamoDB builds in
+    its place, which it does when the shared one has no credentials.
     """
     attributes: dict[str, Any] = {
         "table_name": f"{settings.DYNAMODB_TABLE_PREFIX}{name}",
         "region": settings.AWS_REGION,
         "billing_mode": "PAY_PER_REQUEST",
+        "connect_timeout_seconds": settings.DYNAMODB_CONNECT_TIMEOUT,
+        "read_timeout_seconds": settings.DYNAMODB_READ_TIMEOUT,
+        "max_retry_attempts": settings.DYNAMODB_MAX_RETRIES,
+        "max_pool_connections": MAX_POOL_CONNECTIONS,
     }
     return type("Meta", (), attributes)
 
 
 _client_lock = threading.Lock()
-# Every table and the request I/O pool's threads share the client's connections (botocore's default is 10).
-MAX_POOL_CONNECTIONS = 32
 
 
 @functools.cache

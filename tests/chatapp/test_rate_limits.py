@@ -121,3 +121,22 @@ def test_a_bad_request_counts_and_over_the_limit_is_told_429(bedrock, settings, 
     assert malformed.status_code == 429
     assert malformed.json()["error"]["code"] == "rate_limited"
     assert bedrock.calls == []
+
+
+def test_over_the_limit_429_comes_before_a_missing_conversation(bedrock, settings, frozen_window):
+    settings.CHAT_RATE_LIMIT = "1/min"
+    api = ApiClient()
+    assert api.chat("hello").status_code == 200
+    response = api.chat("again", conversation_id="00000000-0000-4000-8000-000000000000")
+    assert response.status_code == 429  # the history read found nothing, but the limit answers first
+    assert len(bedrock.calls) == 2
+
+
+def test_with_parallel_screening_a_refused_request_reaches_no_model(bedrock, settings, frozen_window):
+    settings.SCREENING_MODE = "parallel"
+    settings.CHAT_RATE_LIMIT = "1/min"
+    api = ApiClient()
+    assert api.chat("first question").status_code == 200
+    calls = len(bedrock.calls)
+    assert api.chat("a second, new question").status_code == 429
+    assert len(bedrock.calls) == calls
