@@ -8,7 +8,6 @@ busy it gets; the most it does under load is queue.
 """
 
 import contextvars
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -16,11 +15,13 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 MAX_WORKERS = 16
+# Made at import: an executor starts no thread until its first task, so this costs nothing at start-up.
+_pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
 
 
 def submit(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
     """Start `fn(*args, **kwargs)` in the pool, in a copy of the caller's context."""
-    return _pool().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+    return _pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 def settle(futures: Iterable[Future[Any]]) -> None:
@@ -39,15 +40,3 @@ def gather(*calls: Callable[[], T]) -> list[T]:
     finally:
         settle(futures)
     return [first, *(future.result() for future in futures)]
-
-
-_pool_lock = threading.Lock()
-_executor: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor  # noqa: PLW0603 - one pool per process, made on first use
-    with _pool_lock:  # one pool even when the first requests arrive together
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
-        return _executor
