@@ -70,7 +70,7 @@ def test_deploy_status_undeploy_against_moto(aws_server, rehearsal_settings, dev
     assert f".execute-api.us-east-1.amazonaws.com/{STAGE}" in deployed
 
     status = json.loads(run([zappa, "status", STAGE, *settings, "--json"], env))
-    assert status["Lambda Runtime"] == "python3.11"
+    assert status["Lambda Runtime"] == "python3.13"
     assert status["Lambda Timeout"] == 29
     assert status["Lambda Handler"] == "handler.lambda_handler"
     assert status["Lambda Role ARN"] == role_arn
