@@ -14,14 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatapp import selectors, services
-from chatapp.authentication import request_owner
+from chatapp.authentication import existing_owner, request_owner
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.schema import error_responses
 from chatapp.throttling import ChatIpRateThrottle, ChatRateThrottle
 from core import concurrency, observability
 from core.aws import llm_backend
 from core.dynamodb import registered_tables
-from core.exceptions import StorageUnavailable, UnsupportedMediaType
+from core.exceptions import NotFound, StorageUnavailable, UnsupportedMediaType
 
 
 class MessageSerializer(serializers.Serializer):
@@ -60,7 +60,8 @@ class ChatApi(APIView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Handle the request inside its log record: one JSON line per chat request, whatever happens."""
-        with observability.request_record(request_id=observability.request_id(request)) as record:
+        request_id, client_ip = observability.request_id(request), observability.client_ip(request)
+        with observability.request_record(request_id=request_id, client_ip=client_ip) as record:
             response = super().dispatch(request, *args, **kwargs)
             record["status"] = response.status_code
             return response
@@ -96,12 +97,10 @@ class ChatApi(APIView):
         """Leave a POST's rate limits to post(), which checks them while the service makes its first reads.
 
         A POST refused before then (a bad body, say) is still counted, and answered 429 when over the
-        limit, as if they had been checked here: handle_exception checks them first.
+        limit, as if they had been checked here: handle_exception checks them first. Only a POST is a
+        message: other methods (405, or OPTIONS) spend no allowance, so a cross-site <img> cannot.
         """
-        if request.method == "POST":
-            self.rate_limits_due = True
-        else:
-            super().check_throttles(request)
+        self.rate_limits_due = request.method == "POST"
 
     def rate_limits_check(self) -> None:
         """DRF's throttle check, with every throttle's counter (one DynamoDB write each) written at once."""
@@ -157,7 +156,8 @@ class ConversationListApi(APIView):
     @extend_schema(operation_id="conversations_list", responses={200: OutputSerializer, **error_responses(503)})
     def get(self, request: Request) -> Response:
         """List the caller's conversations, most recently active first."""
-        conversations = selectors.conversation_list(owner=request_owner(request))
+        owner = existing_owner(request)
+        conversations = selectors.conversation_list(owner=owner) if owner else []
         return Response(self.OutputSerializer({"conversations": conversations}).data)
 
 
@@ -169,13 +169,13 @@ class ConversationDetailApi(APIView):
     @extend_schema(responses={200: OutputSerializer, **error_responses(404, 503)})
     def get(self, request: Request, conversation_id: str) -> Response:
         """Return one of the caller's conversations with its messages, oldest first."""
-        detail = selectors.conversation_get(owner=request_owner(request), conversation_id=str(conversation_id))
+        detail = selectors.conversation_get(owner=_known_owner(request), conversation_id=str(conversation_id))
         return Response(self.OutputSerializer(detail).data)
 
     @extend_schema(responses={204: None, **error_responses(403, 404, 503)})
     def delete(self, request: Request, conversation_id: str) -> Response:
         """Delete one of the caller's conversations and its messages."""
-        services.conversation_delete(owner=request_owner(request), conversation_id=str(conversation_id))
+        services.conversation_delete(owner=_known_owner(request), conversation_id=str(conversation_id))
         return Response(status=204)
 
 
@@ -191,6 +191,14 @@ class HealthApi(APIView):
         except Exception as exc:
             raise StorageUnavailable(cause=exc) from exc
         return Response({"status": "ok"})
+
+
+def _known_owner(request: Request) -> str:
+    """Return the caller's owner; NotFound when it has none yet (no session is created just to say so)."""
+    owner = existing_owner(request)
+    if owner is None:
+        raise NotFound("No such conversation.")
+    return owner
 
 
 def _is_json(content_type: str) -> bool:

@@ -171,6 +171,9 @@ INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/min")
 # Per client IP (API Gateway's sourceIp), across all its sessions: bounds session-cycling floods.
 CHAT_IP_RATE_LIMIT = env("CHAT_IP_RATE_LIMIT", default="60/min")
+# New sessions per client IP (the session endpoint and a cookie-less chat post create them): bounds the sessions
+# table against cookie-less floods, while a NAT of ordinary visitors (one session each, kept 14 days) fits.
+NEW_SESSION_IP_RATE_LIMIT = env("NEW_SESSION_IP_RATE_LIMIT", default="60/hour")
 LOG_MESSAGE_CONTENT = env.bool("LOG_MESSAGE_CONTENT", default=False)
 # CloudWatch metrics embedded in the request's log line (EMF); on by default on Lambda.
 EMBEDDED_METRICS = env.bool("EMBEDDED_METRICS", default=ON_LAMBDA)
