@@ -22,6 +22,7 @@ from core import concurrency, observability
 from core.aws import llm_backend
 from core.dynamodb import registered_tables
 from core.exceptions import NotFound, StorageUnavailable, UnsupportedMediaType
+from security.services import prompt_cleaned
 
 
 class MessageSerializer(serializers.Serializer):
@@ -73,9 +74,11 @@ class ChatApi(APIView):
         request_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=128)
 
         def validate_message(self, value: str) -> str:
+            # Counted as the models read it: NFKC can turn one character into 18 (U+FDFA).
             limit = settings.MAX_MESSAGE_CHARS
-            if len(value) > limit:
-                raise serializers.ValidationError(f"Ensure this field has no more than {limit} characters.")
+            if len(prompt_cleaned(text=value)) > limit:
+                message = f"Ensure this field has no more than {limit} characters (after Unicode normalisation)."
+                raise serializers.ValidationError(message)
             return value
 
     @extend_schema_serializer(component_name="ChatReply")

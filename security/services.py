@@ -28,6 +28,7 @@ __all__ = [
     "blocked_prompt_reopen",
     "canary_token",
     "screening_model_warm",
+    "prompt_cleaned",
     "prompt_lookup",
     "prompt_screen",
     "reply_check",
@@ -248,3 +249,8 @@ def _record_decision(
     blocked_prompt.reviewed_at = timezone.now()
     blocked_prompt.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     return blocked_prompt
+
+
+def prompt_cleaned(*, text: str) -> str:
+    """Return `text` as the models read it and history stores it (NFKC, no invisible characters, trimmed)."""
+    return clean(text).strip()

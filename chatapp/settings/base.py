@@ -167,6 +167,8 @@ MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
 # Bodies above this are refused (413) before parsing; a message can take up to 6 bytes per character as JSON.
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=MAX_MESSAGE_CHARS * 6 + 4096)
 HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
+# Characters of history sent with a message (whole pairs, oldest dropped first): ~6,000 tokens at most.
+HISTORY_MAX_CHARS = env.int("HISTORY_MAX_CHARS", default=24000)
 INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 3600)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/min")
 # Per client IP (API Gateway's sourceIp), across all its sessions: bounds session-cycling floods.
