@@ -142,3 +142,17 @@ def test_decision_changes_nothing_when_the_verdict_store_fails(blocked, moderato
         decide(blocked_prompt=blocked, reviewer=moderator)
     blocked.refresh_from_db()
     assert (blocked.status, blocked.reviewed_by, blocked.reviewed_at) == ("pending", None, None)
+
+
+def test_a_withheld_reply_cannot_be_pinned_as_an_input(db, bedrock, moderator):
+    from security.exceptions import DecisionNotApplicable
+
+    reply_text = "a model reply that the output check withheld"
+    reply = BlockedPrompt.objects.create(
+        text=reply_text, text_hash="x", kind="output", category="prompt_extraction", verdict_source="output_check"
+    )
+    for decide in (blocked_prompt_mark_false_positive, blocked_prompt_confirm_block):
+        with pytest.raises(DecisionNotApplicable):
+            decide(blocked_prompt=reply, reviewer=moderator)
+    assert stored(reply_text) == {}
+    assert screen(reply_text).source == "model"  # sent as a message, it is screened like any other
