@@ -1,5 +1,6 @@
 """Settings for every environment, read from environment variables (see README's configuration table)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",
     "core",
     "security",
     "chatapp",
@@ -46,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: answers a locked-out login
 ]
 
 ROOT_URLCONF = "chatapp.urls"
@@ -68,6 +71,18 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Admin login lockout (django-axes, attempts in the ORM database): after ADMIN_LOGIN_FAILURE_LIMIT failures of
+# one username from one client IP, that pair is refused (429), right password included, for
+# ADMIN_LOCKOUT_MINUTES after its last attempt. The IP is API Gateway's, as for the rate limits: never a
+# header the client sends. Keyed on the pair, so nobody can lock a moderator out from another address.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOCKOUT_MINUTES", default=15))
+if not (1 <= AXES_FAILURE_LIMIT <= 10 and AXES_COOLOFF_TIME >= timedelta(minutes=15)):
+    raise ImproperlyConfigured("ADMIN_LOGIN_FAILURE_LIMIT must be 1-10 and ADMIN_LOCKOUT_MINUTES at least 15")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.observability.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -304,3 +304,20 @@ def test_a_withheld_reply_is_acknowledged_or_reopened_only(moderated, moderator)
     assert reply.status == "pending"
     message_page = moderated.get(detail_url(blocked_prompt_make(INJECTION))).content.decode()
     assert 'value="acknowledge"' not in message_page and 'value="confirm_block"' in message_page
+
+
+def test_admin_lockout_is_keyed_on_api_gateways_source_ip_not_a_forwarded_header(moderator):
+    def login_from(source_ip: str, password: str, forwarded: str = "203.0.113.7") -> int:
+        event = {"version": "2.0", "requestContext": {"http": {"sourceIp": source_ip}}}
+        response = Client().post(
+            "/admin/login/?next=/admin/",
+            {"username": "mod", "password": password},
+            REMOTE_ADDR=forwarded,  # what Zappa derives from X-Forwarded-For: the caller's choice
+            **{"lambda.event": event},
+        )
+        return response.status_code
+
+    failures = [login_from("192.0.2.1", "wrong", forwarded=f"198.51.100.{n}") for n in range(10)]
+    assert failures == [200] * 9 + [429]  # the tenth failure locks the pair at once
+    assert login_from("192.0.2.1", "mod-password-1", forwarded="198.51.100.99") == 429  # locked, right password
+    assert login_from("192.0.2.2", "mod-password-1") == 302  # the same user from elsewhere logs in
