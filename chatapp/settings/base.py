@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.ApiNoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.SessionMiddleware",  # Django's, answering 503 when the session store fails
@@ -112,6 +113,8 @@ SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
+# The page takes its token from GET /api/v1/session, and the admin's forms carry theirs: no script reads it.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
@@ -194,6 +197,8 @@ NEW_SESSION_IP_RATE_LIMIT = env("NEW_SESSION_IP_RATE_LIMIT", default="60/hour")
 LOG_MESSAGE_CONTENT = env.bool("LOG_MESSAGE_CONTENT", default=False)
 # CloudWatch metrics embedded in the request's log line (EMF); on by default on Lambda.
 EMBEDDED_METRICS = env.bool("EMBEDDED_METRICS", default=ON_LAMBDA)
+# /api/v1/health describes the tables at most once per this many seconds per container (it is public).
+HEALTH_CHECK_SECONDS = env.int("HEALTH_CHECK_SECONDS", default=30)
 # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
 RETRY_AFTER_SECONDS = env.int("RETRY_AFTER_SECONDS", default=5)
 
