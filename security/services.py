@@ -109,7 +109,7 @@ def _model_verdict(text: str, normalised: str) -> ScreeningResult:
             reason=answer.reason,
             source="model",
             model_id=model.model_id,
-            ttl=timedelta(seconds=settings.INTENT_CACHE_TTL_SECONDS),
+            ttl=_verdict_ttl(answer.verdict),
         )
     return ScreeningResult(text, answer.verdict, answer.category, answer.reason, "model", model.model_id)
 
@@ -273,3 +273,13 @@ def _record_decision(
 def prompt_cleaned(*, text: str) -> str:
     """Return `text` as the models read it and history stores it (NFKC, no invisible characters, trimmed)."""
     return clean(text).strip()
+
+
+def _verdict_ttl(verdict: str) -> timedelta:
+    """Return how long a model verdict is reused: a "safe" one (INTENT_CACHE_SAFE_TTL_SECONDS) less than others.
+
+    A wrong "safe" lets every repeat through unscreened and reaches no moderator; a wrong "malicious"
+    lands in the moderation queue, where a pin corrects it. So the riskier verdict is trusted for less.
+    """
+    seconds = settings.INTENT_CACHE_SAFE_TTL_SECONDS if verdict == "safe" else settings.INTENT_CACHE_TTL_SECONDS
+    return timedelta(seconds=seconds)

@@ -188,6 +188,8 @@ HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
 # Characters of history sent with a message (whole pairs, oldest dropped first): ~6,000 tokens at most.
 HISTORY_MAX_CHARS = env.int("HISTORY_MAX_CHARS", default=24000)
 INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 3600)
+# A "safe" model verdict is reused for less time: a wrong one lets repeats through unreviewed (see _verdict_ttl).
+INTENT_CACHE_SAFE_TTL_SECONDS = env.int("INTENT_CACHE_SAFE_TTL_SECONDS", default=24 * 3600)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/min")
 # Per client IP (API Gateway's sourceIp), across all its sessions: bounds session-cycling floods.
 CHAT_IP_RATE_LIMIT = env("CHAT_IP_RATE_LIMIT", default="60/min")
