@@ -85,7 +85,7 @@ def test_normalised_repeat_is_a_cache_hit_without_screening_call(api, bedrock):
 
 
 def test_expired_verdict_is_screened_again(api, bedrock, settings):
-    settings.INTENT_CACHE_TTL_SECONDS = -1
+    settings.INTENT_CACHE_TTL_SECONDS = settings.INTENT_CACHE_SAFE_TTL_SECONDS = -1
     api.chat("hello there")
     response = api.chat("hello there")
     assert response.json()["screening"]["source"] == "model"
