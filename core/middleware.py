@@ -1,6 +1,7 @@
-"""Session middleware that keeps a failing session store in the contract's error shape."""
+"""Middleware: a failing session store in the contract's error shape, and API answers never cached."""
 
 import logging
+from collections.abc import Callable
 
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse
@@ -27,3 +28,19 @@ class SessionMiddleware(DjangoSessionMiddleware):
             record = {"error": error.code, "cause": error.cause, "path": request.path, "status": error.status_code}
             logger.warning("session store failed", extra={"event": "session_store_error", "record": record})
             return error_response(error)
+
+
+class ApiNoStoreMiddleware:
+    """Mark every answer under /api/ `Cache-Control: no-store`, errors included: they carry tokens and chats.
+
+    First in MIDDLEWARE, so it also sees the answers other middleware make (a failing session store's 503).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -9,6 +9,7 @@ class BlockedPrompt(models.Model):
         PENDING = "pending", "Pending review"
         CONFIRMED = "confirmed", "Confirmed malicious"
         FALSE_POSITIVE = "false_positive", "False positive"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged (model reply)"
 
     class Kind(models.TextChoices):
         INPUT = "input", "User message"

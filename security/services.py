@@ -15,7 +15,7 @@ from django.utils import timezone
 from core import observability
 from core.exceptions import STORAGE_ERRORS
 from security.clients import ModelVerdict, screening_model, screening_model_id
-from security.exceptions import ModerationUnavailable, PromptBlocked, ReplyWithheld
+from security.exceptions import DecisionNotApplicable, ModerationUnavailable, PromptBlocked, ReplyWithheld
 from security.models import BlockedPrompt
 from security.policy import pin_key, policy_version, reply_leak, screened_text, text_hash, verdict_key
 from security.repositories import intent_verdict_delete, intent_verdict_put, intent_verdicts_get
@@ -23,11 +23,13 @@ from security.repositories import intent_verdict_delete, intent_verdict_put, int
 __all__ = [
     "PromptLookup",
     "ScreeningResult",
+    "blocked_prompt_acknowledge",
     "blocked_prompt_confirm_block",
     "blocked_prompt_mark_false_positive",
     "blocked_prompt_reopen",
     "canary_token",
     "screening_model_warm",
+    "prompt_cleaned",
     "prompt_lookup",
     "prompt_screen",
     "reply_check",
@@ -105,7 +107,7 @@ def _model_verdict(text: str) -> ScreeningResult:
             reason=answer.reason,
             source="model",
             model_id=model.model_id,
-            ttl=timedelta(seconds=settings.INTENT_CACHE_TTL_SECONDS),
+            ttl=_verdict_ttl(answer.verdict),
         )
     return ScreeningResult(text, answer.verdict, answer.category, answer.reason, "model", model.model_id)
 
@@ -192,19 +194,34 @@ def _queue_withheld_reply(*, reply: str, reason: str, model_id: str, owner: str)
 # written first: if DynamoDB fails nothing changed and the moderator is told to retry; if the row update
 # fails after the pin was written, the pin already enforces the decision and repeating the action (which is
 # idempotent) brings the row in line. The other order could show a decision that screening ignores.
+# A withheld model reply (kind "output") is no input: pinning its text would let that text through as a
+# message for everyone. Output rows are acknowledged or reopened, and never touch the intent cache.
 
 
 def blocked_prompt_mark_false_positive(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
     """Let the prompt's text through from now on: pin `safe` for it and mark the row a false positive."""
+    _require_kind(blocked_prompt, BlockedPrompt.Kind.INPUT)
     _pin_verdict(blocked_prompt, verdict="safe", category="none", reason="A moderator marked this a false positive.")
     return _record_decision(blocked_prompt, status=BlockedPrompt.Status.FALSE_POSITIVE, reviewer=reviewer)
 
 
 def blocked_prompt_confirm_block(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
     """Block the prompt's text from now on without asking the model: pin `malicious` and confirm the row."""
+    _require_kind(blocked_prompt, BlockedPrompt.Kind.INPUT)
     reason = "A moderator confirmed this block."
     _pin_verdict(blocked_prompt, verdict="malicious", category=blocked_prompt.category, reason=reason)
     return _record_decision(blocked_prompt, status=BlockedPrompt.Status.CONFIRMED, reviewer=reviewer)
+
+
+def blocked_prompt_acknowledge(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
+    """Record that a moderator reviewed a withheld model reply; nothing is pinned (a reply is not an input)."""
+    _require_kind(blocked_prompt, BlockedPrompt.Kind.OUTPUT)
+    return _record_decision(blocked_prompt, status=BlockedPrompt.Status.ACKNOWLEDGED, reviewer=reviewer)
+
+
+def _require_kind(blocked_prompt: BlockedPrompt, kind: str) -> None:
+    if blocked_prompt.kind != kind:
+        raise DecisionNotApplicable(f"This decision applies to {BlockedPrompt.Kind(kind).label.lower()} rows only.")
 
 
 def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
@@ -212,7 +229,10 @@ def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBa
 
     The model verdict under the current policy goes too, so the text's next attempt is screened afresh
     instead of the old verdict deciding silently until its TTL runs out (up to INTENT_CACHE_TTL_SECONDS).
+    An output row only goes back to pending: it has nothing in the intent cache.
     """
+    if blocked_prompt.kind == BlockedPrompt.Kind.OUTPUT:
+        return _record_decision(blocked_prompt, status=BlockedPrompt.Status.PENDING, reviewer=reviewer)
     screened = screened_text(blocked_prompt.text)
     version = policy_version(screening_model_id())
     try:
@@ -246,3 +266,18 @@ def _record_decision(
     blocked_prompt.reviewed_at = timezone.now()
     blocked_prompt.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     return blocked_prompt
+
+
+def prompt_cleaned(*, text: str) -> str:
+    """Return `text` as screening judges it, the models read it and history stores it (security.policy)."""
+    return screened_text(text)
+
+
+def _verdict_ttl(verdict: str) -> timedelta:
+    """Return how long a model verdict is reused: a "safe" one (INTENT_CACHE_SAFE_TTL_SECONDS) less than others.
+
+    A wrong "safe" lets every repeat through unscreened and reaches no moderator; a wrong "malicious"
+    lands in the moderation queue, where a pin corrects it. So the riskier verdict is trusted for less.
+    """
+    seconds = settings.INTENT_CACHE_SAFE_TTL_SECONDS if verdict == "safe" else settings.INTENT_CACHE_TTL_SECONDS
+    return timedelta(seconds=seconds)

@@ -52,8 +52,9 @@ def dynamodb() -> Iterator[None]:
 def _fresh_model_clients() -> Iterator[None]:
     from chatapp.clients import chat_model
     from core.aws import llm_backend
+    from core.dynamodb import _tables_check
     from security.clients import screening_model
 
-    for cached in (chat_model, screening_model, llm_backend):
+    for cached in (chat_model, screening_model, llm_backend, _tables_check):
         cached.cache_clear()
     yield

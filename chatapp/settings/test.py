@@ -11,6 +11,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LLM_BACKEND = "bedrock"
 CHAT_RATE_LIMIT = ""
 CHAT_IP_RATE_LIMIT = ""
+NEW_SESSION_IP_RATE_LIMIT = ""
 RETRY_AFTER_SECONDS = 7
 # Fault tests reach DynamoDB over loopback through a proxy: keep its timeouts short so they stay fast.
 DYNAMODB_CONNECT_TIMEOUT = 0.5

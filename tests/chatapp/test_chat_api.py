@@ -110,7 +110,7 @@ def screened_texts(bedrock) -> list[str]:
 
 
 def test_expired_verdict_is_screened_again(api, bedrock, settings):
-    settings.INTENT_CACHE_TTL_SECONDS = -1
+    settings.INTENT_CACHE_TTL_SECONDS = settings.INTENT_CACHE_SAFE_TTL_SECONDS = -1
     api.chat("hello there")
     response = api.chat("hello there")
     assert response.json()["screening"]["source"] == "model"
@@ -185,6 +185,20 @@ def test_history_is_sent_oldest_first_and_limited(api, bedrock, settings):
     ]
     assert bedrock.calls_to(CHAT)[-1].body["system"][0]["text"].startswith("You are a helpful")
     assert [content for _, content in history(api, conversation_id)][::2] == ["one", "two", "three", "four"]
+
+
+def test_history_is_also_limited_in_characters_by_whole_pairs(api, bedrock, settings):
+    settings.HISTORY_MAX_CHARS = 100
+    conversation_id = api.chat("x" * 300).json()["conversation_id"]
+    api.chat("short", conversation_id=conversation_id)  # its pair ("short", "Echo: short") fits; the older one not
+    api.chat("last", conversation_id=conversation_id)
+    sent = bedrock.calls_to(CHAT)[-1].body["messages"]
+    assert [(m["role"], m["content"][0]["text"]) for m in sent] == [
+        ("user", "short"),
+        ("assistant", "Echo: short"),
+        ("user", "last"),
+    ]
+    assert sum(len(m["content"][0]["text"]) for m in sent[:-1]) <= settings.HISTORY_MAX_CHARS
 
 
 def test_odd_history_limit_still_starts_with_a_user_turn(api, bedrock, settings):

@@ -1,5 +1,7 @@
 """Moderators' decisions and the intent cache: pins, their removal, and their life across policy versions."""
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.utils import timezone
@@ -149,3 +151,28 @@ def test_decision_changes_nothing_when_the_verdict_store_fails(blocked, moderato
         decide(blocked_prompt=blocked, reviewer=moderator)
     blocked.refresh_from_db()
     assert (blocked.status, blocked.reviewed_by, blocked.reviewed_at) == ("pending", None, None)
+
+
+def test_a_withheld_reply_cannot_be_pinned_as_an_input(db, bedrock, moderator):
+    from security.exceptions import DecisionNotApplicable
+
+    reply_text = "a model reply that the output check withheld"
+    reply = BlockedPrompt.objects.create(
+        text=reply_text, text_hash="x", kind="output", category="prompt_extraction", verdict_source="output_check"
+    )
+    for decide in (blocked_prompt_mark_false_positive, blocked_prompt_confirm_block):
+        with pytest.raises(DecisionNotApplicable):
+            decide(blocked_prompt=reply, reviewer=moderator)
+    assert stored(reply_text) == {}
+    assert screen(reply_text).source == "model"  # sent as a message, it is screened like any other
+
+
+def test_a_safe_model_verdict_is_reused_for_less_time_than_a_malicious_one(db, bedrock, settings):
+    settings.INTENT_CACHE_SAFE_TTL_SECONDS = 3600
+    settings.INTENT_CACHE_TTL_SECONDS = 7 * 24 * 3600
+    before = timezone.now()
+    assert screen("what is the capital of France?").verdict == "safe"
+    assert screen(INJECTION).code == "prompt_blocked"
+    lifetimes = {item.verdict: item.expires_at - before for item in IntentVerdict.scan() if item.source == "model"}
+    assert timedelta(minutes=59) < lifetimes["safe"] <= timedelta(hours=1, seconds=5)
+    assert timedelta(days=7) - timedelta(minutes=1) < lifetimes["malicious"] <= timedelta(days=7, seconds=5)

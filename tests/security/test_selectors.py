@@ -37,7 +37,7 @@ def test_status_counts_include_empty_statuses():
     blocked_prompt_make(status="pending")
     blocked_prompt_make(status="pending")
     blocked_prompt_make(status="confirmed")
-    assert blocked_prompt_status_counts() == {"pending": 2, "confirmed": 1, "false_positive": 0}
+    assert blocked_prompt_status_counts() == {"pending": 2, "confirmed": 1, "false_positive": 0, "acknowledged": 0}
 
 
 def test_top_repeated_sums_attempts_over_rows_of_the_same_text():
