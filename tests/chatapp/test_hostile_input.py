@@ -220,3 +220,19 @@ def test_disallowed_host_on_the_api_is_400_in_the_envelope(db):
     response = Client().get("/api/v1/session", HTTP_HOST="evil..example")
     error = assert_error(response, 400, "invalid_request")
     assert error["fields"] == {}
+
+
+@pytest.mark.parametrize("charset", ["rot13", "zlib_codec", "hex", "undefined", "punycode", "no-such-codec"])
+def test_unusable_charset_with_a_query_string_is_ignored_not_500(api, bedrock, charset):
+    # Django decodes the query string with the declared charset while it builds the request, before middleware.
+    content_type = f"application/json; charset={charset}"
+    session = api.http.get("/api/v1/session?a=1&b=%ff", CONTENT_TYPE=content_type)
+    assert session.status_code == 200, session.content
+    chat = api.http.generic(
+        "POST",
+        f"{CHAT_URL}?x=1",
+        b'{"message": "hi"}',
+        content_type=content_type,
+        headers={"X-CSRFToken": api.csrf_token},
+    )
+    assert chat.status_code == 200, chat.content
