@@ -236,3 +236,25 @@ def test_unusable_charset_with_a_query_string_is_ignored_not_500(api, bedrock, c
         headers={"X-CSRFToken": api.csrf_token},
     )
     assert chat.status_code == 200, chat.content
+
+
+# --- any session cookie -----------------------------------------------------------------------------------------
+
+COOKIES = ["", "short", "a" * 65, "z" * 2049, "x" * 3000, "é" * 32, "A" * 32, "a b c d e f g h", '"quoted"', "%00" * 8]
+
+
+@pytest.mark.parametrize("value", COOKIES, ids=lambda value: f"{value[:12]!r}x{len(value)}")
+def test_any_session_cookie_is_no_session_and_a_fresh_one_is_issued(db, bedrock, value):
+    # tests/conftest.py makes DynamoDB refuse keys over 2,048 bytes as AWS does (moto would not).
+    client = Client(enforce_csrf_checks=True)
+    response = client.get("/api/v1/session", HTTP_COOKIE=f"sessionid={value}")
+    assert response.status_code == 200, response.content
+    fresh = response.cookies["sessionid"].value
+    assert fresh != value and len(fresh) == 32
+    cookie = f"sessionid={value}; csrftoken={response.cookies['csrftoken'].value}"
+    headers = {"X-CSRFToken": response.json()["csrf_token"]}
+    chat = client.post(
+        CHAT_URL, {"message": "hi"}, content_type="application/json", headers=headers, HTTP_COOKIE=cookie
+    )
+    assert chat.status_code == 200, chat.content
+    assert chat.cookies["sessionid"].value not in (value, fresh)  # the junk cookie again: another fresh session
