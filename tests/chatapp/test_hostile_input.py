@@ -1,5 +1,7 @@
 """Oversized bodies and hostile JSON: always the contract's 4xx envelope, never a 5xx, nothing stored."""
 
+import json
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -49,13 +51,16 @@ def test_body_of_exactly_the_limit_is_read(api, bedrock):
     assert response.json()["message"]["content"] == "Echo: hi"
 
 
-def test_chunked_body_without_a_length_is_413(api, bedrock):
+def test_chunked_body_without_a_length_is_413(api, bedrock, capsys):
     # WSGI servers give Django nothing to read without a Content-Length: it would be taken for an empty body.
     headers = {"X-CSRFToken": api.csrf_token, "Transfer-Encoding": "chunked"}
     response = api.http.generic("POST", CHAT_URL, b"", headers=headers, CONTENT_TYPE="application/json")
     error = assert_error(response, 413, "payload_too_large")
     assert "Content-Length" in error["message"]
     assert_nothing_stored(api, bedrock)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    refused = [line for line in lines if line.get("event") == "request_body_refused"]
+    assert refused == [refused[0]] and refused[0]["error"] == "payload_too_large" and refused[0]["path"] == CHAT_URL
 
 
 @pytest.mark.parametrize("length", ["abc", "-1", "1e3", "12 ", "١٢"])
