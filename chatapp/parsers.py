@@ -37,7 +37,7 @@ class BoundedJSONParser(JSONParser):
             raise _invalid(f"it nests deeper than {MAX_JSON_DEPTH} levels") from exc
         except ValueError as exc:  # JSONDecodeError, and the 4,300-digit limit on integers
             raise _invalid(str(exc)) from exc
-        if _depth(data) > MAX_JSON_DEPTH:
+        if _nests_deeper_than(data, MAX_JSON_DEPTH):
             raise _invalid(f"it nests deeper than {MAX_JSON_DEPTH} levels")
         return data
 
@@ -55,16 +55,15 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _depth(data: Any) -> int:
-    """Return how deeply `data` nests lists and objects, without recursion."""
-    deepest, pending = 0, [(data, 1)]
-    while pending:
-        value, level = pending.pop()
-        if isinstance(value, dict | list):
-            deepest = max(deepest, level)
-            if level <= MAX_JSON_DEPTH:
-                pending.extend((item, level + 1) for item in (value.values() if isinstance(value, dict) else value))
-    return deepest
+def _nests_deeper_than(data: Any, limit: int) -> bool:
+    """Return True when `data` nests lists and objects more than `limit` levels deep (one pass per level)."""
+    level, layer = 0, [data]
+    while layer := [value for value in layer if isinstance(value, dict | list)]:
+        level += 1
+        if level > limit:
+            return True
+        layer = [item for value in layer for item in (value.values() if isinstance(value, dict) else value)]
+    return False
 
 
 def _invalid(reason: str) -> InvalidRequest:
