@@ -17,7 +17,9 @@ The two middleware tests that build their session from Django's db backend or it
 the same checks on this engine below.
 """
 
+import asyncio
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.contrib.sessions.exceptions import SessionInterrupted
@@ -35,6 +37,19 @@ class DynamoDBSessionTests(upstream.SessionTestsMixin, SimpleTestCase):
 
     # Django's cache backends add it; every backend should pass it.
     test_load_overlong_key = upstream.CacheSessionTests.test_load_overlong_key
+
+    def _callTestMethod(self, method):
+        """Run the test on a thread of its own when an event loop runs on this one.
+
+        Playwright's sync API (the browser tests' session-scoped browser) keeps a loop running on the main
+        thread, where the async_to_sync that Django wraps `async def` tests in refuses to start.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return super()._callTestMethod(method)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(super()._callTestMethod, method).result()
 
 
 class DynamoDBSessionMiddlewareTests(upstream.SessionMiddlewareTests):
