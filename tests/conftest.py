@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from tests.fakes.bedrock import FakeBedrock  # noqa: E402
+from tests.fakes.dynamodb_limits import enforce_key_limits  # noqa: E402
 
 # Property tests stay quick and never time out on a slow machine; API-level ones ask for fewer examples.
 settings.register_profile("project", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -45,6 +46,15 @@ def dynamodb() -> Iterator[None]:
     with mock_aws():
         for model in registered_tables():
             ensure_table(model)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def dynamodb_key_limits(dynamodb: None) -> Iterator[None]:
+    """DynamoDB's refusal of empty and oversized key values (ValidationException), which moto does not make."""
+    from core.dynamodb import dynamodb_client
+
+    with enforce_key_limits(dynamodb_client()):
         yield
 
 

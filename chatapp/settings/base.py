@@ -40,7 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "core.middleware.ApiNoStoreMiddleware",
+    "core.middleware.ApiNoStoreMiddleware",  # first: it marks every API answer, the 413 below included
+    "core.middleware.RequestBodyLimitMiddleware",  # 413 before anything reads a body (MAX_REQUEST_BYTES)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.SessionMiddleware",  # Django's, answering 503 when the session store fails
@@ -184,6 +185,8 @@ BEDROCK_PRICES = {
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
 # Bodies above this are refused (413) before parsing; a message can take up to 6 bytes per character as JSON.
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=MAX_MESSAGE_CHARS * 6 + 4096)
+# Django's own cap on a body read into memory, at the same bound: RequestDataTooBig is answered 413 as well.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
 # Characters of history sent with a message (whole pairs, oldest dropped first): ~6,000 tokens at most.
 HISTORY_MAX_CHARS = env.int("HISTORY_MAX_CHARS", default=24000)

@@ -7,6 +7,9 @@ os.environ.setdefault("DYNAMODB_TABLE_PREFIX", "test-")
 
 from chatapp.settings.base import *  # noqa: E402, F403
 
+# Django's own session tests, vendored in tests/security/django_sessions, import Django's db session model and
+# define one of their own: their apps must be installed for the module to import (no other test uses them).
+INSTALLED_APPS = [*INSTALLED_APPS, "django.contrib.sessions", "tests.security.django_sessions.sessions_tests"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LLM_BACKEND = "bedrock"
 CHAT_RATE_LIMIT = ""
