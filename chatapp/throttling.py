@@ -5,6 +5,8 @@ Lambda is per container and racy; here every container shares one `ADD` per wind
 fixed (a burst may straddle two of them, at most twice the rate), which keeps it to one write a request.
 """
 
+import functools
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +18,8 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from chatapp.authentication import request_owner
 from chatapp.repositories import rate_counter_hit
-from core import observability
+from core import concurrency, observability
+from core.exceptions import RateLimited
 
 
 class CounterRateThrottle(BaseThrottle):
@@ -36,13 +39,17 @@ class CounterRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         """Count this request in the identity's current window; False once the window holds more than allowed."""
+        return self.allow_ident(self.get_ident_for(request)) if self.rate else True
+
+    def allow_ident(self, ident: str) -> bool:
+        """Count one request of `ident` (already pseudonymised) in its current window; False when over the rate."""
         if not self.rate:
             return True
         num_requests, duration = SimpleRateThrottle.parse_rate(None, self.rate)  # type: ignore[arg-type]
         now = self.timer()
         window = int(now // duration)
         window_end = (window + 1) * duration
-        key = f"{self.scope}#{self.get_ident_for(request)}#{window}"
+        key = f"{self.scope}#{ident}#{window}"
         count = rate_counter_hit(key, expires_at=datetime.fromtimestamp(window_end, tz=UTC) + timedelta(minutes=1))
         self._wait = window_end - now
         return count <= num_requests
@@ -85,3 +92,16 @@ def client_ip(request: HttpRequest | Request) -> str:
         if source_ip:
             return str(source_ip)
     return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def chat_rate_limits_check(*, owner: str, ip: str) -> None:
+    """Count one chat message against the owner's and the IP's limits, both at once, as POST does (the socket's
+    check); raise RateLimited, with the longer wait, when either is over."""
+    counted = [
+        (ChatRateThrottle(), observability.owner_hash(owner)),
+        (ChatIpRateThrottle(), observability.owner_hash(f"ip:{ip}")),
+    ]
+    allowed = concurrency.gather(*(functools.partial(throttle.allow_ident, ident) for throttle, ident in counted))
+    waits = [throttle.wait() for (throttle, _), ok in zip(counted, allowed, strict=True) if not ok]
+    if waits:
+        raise RateLimited(math.ceil(max(waits)))

@@ -1,0 +1,38 @@
+"""WebSocket tickets: what stands for a caller's owner (session or user) on the socket, instead of cookies and CSRF.
+
+A ticket is a random id, signed (django.core.signing, its own salt, with a timestamp), whose owner is stored in
+the conversations table. The session key never leaves the server: a signed blob carrying it would let anyone
+who sees a ticket (a log, a proxy) read the key and take over the session, whereas a ticket id is worth a
+socket chat for WEBSOCKET_TICKET_SECONDS at most. The signature turns forged tickets away without a read.
+"""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+
+from chatapp import repositories
+from chatapp.exceptions import TicketInvalid
+
+SALT = "chatapp.websocket-ticket"
+
+
+def socket_ticket_issue(*, owner: str) -> str:
+    """Return a new ticket for `owner`, valid for WEBSOCKET_TICKET_SECONDS."""
+    ticket_id = secrets.token_urlsafe(18)
+    expires_at = datetime.now(tz=UTC) + timedelta(seconds=settings.WEBSOCKET_TICKET_SECONDS)
+    repositories.ticket_put(ticket_id, owner=owner, expires_at=expires_at)
+    return signing.dumps(ticket_id, salt=SALT, compress=False)
+
+
+def socket_ticket_owner(*, ticket: str) -> str:
+    """Return the owner `ticket` stands for; raise TicketInvalid when it is missing, forged or expired."""
+    try:
+        ticket_id = signing.loads(ticket, salt=SALT, max_age=settings.WEBSOCKET_TICKET_SECONDS)
+    except signing.BadSignature as exc:  # SignatureExpired is one
+        raise TicketInvalid(cause=exc) from exc
+    owner = repositories.ticket_owner(str(ticket_id))
+    if owner is None:
+        raise TicketInvalid(cause=LookupError("no live ticket with that id"))
+    return owner
