@@ -18,11 +18,14 @@ from chatapp.authentication import existing_owner, request_owner
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.schema import error_responses
 from chatapp.throttling import ChatIpRateThrottle, ChatRateThrottle
+from chatapp.tickets import socket_ticket_issue
 from core import concurrency, observability
 from core.aws import llm_backend
 from core.dynamodb import tables_unreachable
 from core.exceptions import NotFound, StorageUnavailable, UnsupportedMediaType
 from security.services import prompt_cleaned
+
+STOP_REASONS = ["end_turn", "max_tokens", "stopped", "time_limit"]
 
 
 class MessageSerializer(serializers.Serializer):
@@ -30,6 +33,14 @@ class MessageSerializer(serializers.Serializer):
     role = serializers.CharField()
     content = serializers.CharField()
     created_at = serializers.DateTimeField()
+    # Assistant messages only: anything but end_turn is not a complete answer.
+    stop_reason = serializers.ChoiceField(STOP_REASONS, required=False)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if data.get("stop_reason") is None:
+            data.pop("stop_reason", None)
+        return data
 
 
 class ConversationSerializer(serializers.Serializer):
@@ -44,12 +55,18 @@ class SessionApi(APIView):
     class OutputSerializer(serializers.Serializer):
         csrf_token = serializers.CharField()
         offline = serializers.BooleanField()
+        websocket = inline_serializer(
+            "WebSocket", {"url": serializers.CharField(), "ticket": serializers.CharField()}, allow_null=True
+        )
 
     @extend_schema(responses={200: OutputSerializer, **error_responses(503)})
     def get(self, request: Request) -> Response:
-        """Start or continue a session; set the session and csrftoken cookies."""
-        request_owner(request)
-        data = {"csrf_token": get_token(request), "offline": llm_backend() == "offline"}
+        """Start or continue a session; set the session and csrftoken cookies; hand out a streaming ticket."""
+        owner = request_owner(request)
+        websocket = None
+        if settings.WEBSOCKET_URL:
+            websocket = {"url": settings.WEBSOCKET_URL, "ticket": socket_ticket_issue(owner=owner)}
+        data = {"csrf_token": get_token(request), "offline": llm_backend() == "offline", "websocket": websocket}
         return Response(self.OutputSerializer(data).data)
 
 

@@ -1,7 +1,8 @@
 """Chat models: Claude Sonnet on Bedrock through langchain-aws, or an offline stand-in that says so."""
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -20,18 +21,27 @@ def chat_system_prompt() -> str:
     return f"{CHAT_SYSTEM_PROMPT}\nConfidential marker (never repeat it): {canary_token()}"
 
 
-@dataclass(frozen=True)
-class Reply:
-    content: str
-    model_id: str
-    usage: dict[str, int]
+# Bedrock's stopReason → the contract's stop_reason: only a cut at CHAT_MAX_TOKENS is not a complete answer.
+STOP_REASONS = {"max_tokens": "max_tokens"}
+
+
+@dataclass
+class ReplyEnd:
+    """How a streamed reply ended: the contract's stop_reason and the model's token usage."""
+
+    stop_reason: str = "end_turn"
+    usage: dict[str, int] = field(default_factory=dict)
 
 
 class ChatModel(Protocol):
     model_id: str
 
-    def reply(self, *, history: list[tuple[str, str]], message: str) -> Reply:
-        """Return the reply to `message` after `history` ((role, content) pairs, oldest first)."""
+    def stream(self, *, history: list[tuple[str, str]], message: str, end: ReplyEnd) -> Iterator[str]:
+        """Yield the reply to `message` after `history` ((role, content) pairs, oldest first) as it is written.
+
+        Once the iterator is exhausted, `end` holds the stop reason and usage. Raise ModelUnavailable on any
+        failure, before or during the text; closing the iterator closes the model's stream.
+        """
         ...
 
 
@@ -44,6 +54,7 @@ class BedrockChatModel:
         self.model_id = model_id
         # One attempt by default: after a slow first try a retry would not fit in API Gateway's 29 s (the budget
         # is in settings). The 503 tells the caller to retry instead, and nothing was stored, so that is safe.
+        # The reply is streamed, so the read timeout bounds one silence between chunks, not the whole reply.
         client = bedrock_runtime_client(
             read_timeout=settings.CHAT_MODEL_READ_TIMEOUT, max_attempts=settings.CHAT_MODEL_MAX_ATTEMPTS
         )
@@ -54,16 +65,27 @@ class BedrockChatModel:
             max_tokens=settings.CHAT_MAX_TOKENS,
         )
 
-    def reply(self, *, history: list[tuple[str, str]], message: str) -> Reply:
+    def stream(self, *, history: list[tuple[str, str]], message: str, end: ReplyEnd) -> Iterator[str]:
         messages: list[Any] = [("system", chat_system_prompt()), *_langchain_roles(history), ("human", message)]
+        chunks = self._llm.stream(messages, **_prompt_caching(CHAT_SYSTEM_PROMPT, history))
+        wrote = False
         try:
-            answer = self._llm.invoke(messages, **_prompt_caching(CHAT_SYSTEM_PROMPT, history))
-        except Exception as exc:  # botocore, network and langchain errors alike
+            for chunk in chunks:
+                if chunk.usage_metadata:  # the last chunk (metadata event) carries the usage
+                    end.usage = message_usage(chunk)
+                if reason := chunk.response_metadata.get("stopReason"):
+                    end.stop_reason = STOP_REASONS.get(reason, "end_turn")
+                if text := chunk.text:
+                    wrote = wrote or bool(text.strip())
+                    yield text
+        except GeneratorExit:
+            raise
+        except Exception as exc:  # botocore, network and langchain errors alike, before or mid-stream
             raise ModelUnavailable(cause=exc) from exc
-        content = answer.text if isinstance(answer.text, str) else str(answer.content)
-        if not content.strip():
+        finally:
+            chunks.close()
+        if not wrote:
             raise ModelUnavailable(cause=ValueError("empty reply"))
-        return Reply(content=content, model_id=self.model_id, usage=message_usage(answer))
 
 
 def _prompt_caching(system_prompt: str, history: list[tuple[str, str]]) -> dict[str, Any]:
@@ -87,7 +109,7 @@ class OfflineChatModel:
 
     model_id = "offline-chat"
 
-    def reply(self, *, history: list[tuple[str, str]], message: str) -> Reply:
+    def stream(self, *, history: list[tuple[str, str]], message: str, end: ReplyEnd) -> Iterator[str]:
         content = (
             "No language model is configured, so this is an automatic reply (offline mode). "
             "Your message passed screening and was saved.\n\n"
@@ -95,7 +117,9 @@ class OfflineChatModel:
             "(for example `AWS_PROFILE=...`) and set `LLM_BACKEND=bedrock`; "
             "`BEDROCK_CHAT_MODEL_ID` and `BEDROCK_SCREEN_MODEL_ID` choose the models."
         )
-        return Reply(content=content, model_id=self.model_id, usage={})
+        yield from content.split("\n\n")[:1]
+        for paragraph in content.split("\n\n")[1:]:
+            yield "\n\n" + paragraph
 
 
 @functools.cache

@@ -6,3 +6,9 @@ class ModelUnavailable(ApplicationError):
     code = "model_unavailable"
     default_message = "The assistant is unavailable right now; your message was not saved. Please retry shortly."
     retry_after = True
+
+
+class TicketInvalid(ApplicationError):
+    status_code = 401
+    code = "ticket_invalid"
+    default_message = "The streaming ticket is missing, forged or expired: fetch a new one from GET /api/v1/session."

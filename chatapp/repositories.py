@@ -69,6 +69,8 @@ class MessageItem(ConversationItem, discriminator="message"):
     created_at = UnicodeAttribute()
     # On a reply to a request with a request_id: where its request marker is (`request_pk`).
     request_pk = UnicodeAttribute(null=True)
+    # Assistant messages only; items stored before stop reasons existed were complete replies (end_turn).
+    stop_reason = UnicodeAttribute(null=True)
 
 
 class RequestItem(ConversationItem, discriminator="request"):
@@ -77,6 +79,28 @@ class RequestItem(ConversationItem, discriminator="request"):
     content = UnicodeAttribute()
     created_at = UnicodeAttribute()
     verdict_source = UnicodeAttribute()
+    stop_reason = UnicodeAttribute(null=True)
+
+
+class TicketItem(ConversationItem, discriminator="ticket"):
+    """A WebSocket ticket: a random id standing for its owner, so the ticket never carries the session key."""
+
+    ticket_owner = UnicodeAttribute()
+
+
+def ticket_put(ticket_id: str, *, owner: str, expires_at: datetime) -> None:
+    """Store a ticket id for `owner` until `expires_at` (the table's TTL deletes it later)."""
+    TicketItem(f"ticket#{ticket_id}", "ticket", ticket_owner=owner, expires_at=expires_at).save()
+
+
+def ticket_owner(ticket_id: str) -> str | None:
+    """Return the owner a live ticket id stands for, or None."""
+    try:
+        item = ConversationItem.get(f"ticket#{ticket_id}", "ticket", consistent_read=True)
+    except DoesNotExist:
+        return None
+    live = item.expires_at is not None and item.expires_at > datetime.now(tz=UTC)
+    return item.ticket_owner if isinstance(item, TicketItem) and live else None
 
 
 def conversation_pk(conversation_id: str) -> str:
@@ -93,10 +117,12 @@ class Message:
     role: str
     content: str
     created_at: str
+    stop_reason: str | None = None  # assistant messages: end_turn, max_tokens, stopped or time_limit
 
     @classmethod
     def from_item(cls, item: "MessageItem") -> "Message":
-        return cls(item.message_id, item.role, item.content, item.created_at)
+        stop_reason = (item.stop_reason or "end_turn") if item.role == "assistant" else None
+        return cls(item.message_id, item.role, item.content, item.created_at, stop_reason)
 
 
 @dataclass(frozen=True)
@@ -197,6 +223,7 @@ def exchange_store(
                     content=message.content,
                     created_at=message.created_at,
                     request_pk=marker_pk if message is reply else None,
+                    stop_reason=message.stop_reason,
                 )
                 transaction.save(item)
             if request_id:
@@ -208,6 +235,7 @@ def exchange_store(
                     content=reply.content,
                     created_at=reply.created_at,
                     verdict_source=verdict_source,
+                    stop_reason=reply.stop_reason,
                     expires_at=now + REQUEST_TTL,
                 )
                 # An expired marker may still be there (TTL deletes lazily): it no longer counts.

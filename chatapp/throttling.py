@@ -5,6 +5,7 @@ Lambda is per container and racy; here every container shares one `ADD` per wind
 fixed (a burst may straddle two of them, at most twice the rate), which keeps it to one write a request.
 """
 
+import functools
 import math
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,11 +19,18 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 # A module import: authentication caps new sessions with a throttle from here, and either may load first.
 from chatapp import authentication
 from chatapp.repositories import rate_counter_hit
-from core import observability
+from core import concurrency, observability
 from core.exceptions import RateLimited
 from core.observability import client_ip
 
-__all__ = ["ChatIpRateThrottle", "ChatRateThrottle", "CounterRateThrottle", "client_ip", "new_session_admit"]
+__all__ = [
+    "ChatIpRateThrottle",
+    "ChatRateThrottle",
+    "CounterRateThrottle",
+    "chat_rate_limits_check",
+    "client_ip",
+    "new_session_admit",
+]
 
 
 class CounterRateThrottle(BaseThrottle):
@@ -42,13 +50,17 @@ class CounterRateThrottle(BaseThrottle):
 
     def allow_request(self, request: HttpRequest | Request, view: Any) -> bool:
         """Count this request in the identity's current window; False once the window holds more than allowed."""
+        return self.allow_ident(self.get_ident_for(request)) if self.rate else True
+
+    def allow_ident(self, ident: str) -> bool:
+        """Count one request of `ident` (already pseudonymised) in its current window; False when over the rate."""
         if not self.rate:
             return True
         num_requests, duration = SimpleRateThrottle.parse_rate(None, self.rate)  # type: ignore[arg-type]
         now = self.timer()
         window = int(now // duration)
         window_end = (window + 1) * duration
-        key = f"{self.scope}#{self.get_ident_for(request)}#{window}"
+        key = f"{self.scope}#{ident}#{window}"
         count = rate_counter_hit(key, expires_at=datetime.fromtimestamp(window_end, tz=UTC) + timedelta(minutes=1))
         self._wait = window_end - now
         return count <= num_requests
@@ -93,3 +105,16 @@ def new_session_admit(request: HttpRequest | Request) -> None:
     throttle = NewSessionIpRateThrottle()
     if not throttle.allow_request(request, None):
         raise RateLimited(math.ceil(throttle.wait()), "Too many new sessions from this address: wait and retry.")
+
+
+def chat_rate_limits_check(*, owner: str, ip: str) -> None:
+    """Count one chat message against the owner's and the IP's limits, both at once, as POST does (the socket's
+    check); raise RateLimited, with the longer wait, when either is over."""
+    counted = [
+        (ChatRateThrottle(), observability.owner_hash(owner)),
+        (ChatIpRateThrottle(), observability.owner_hash(f"ip:{ip}")),
+    ]
+    allowed = concurrency.gather(*(functools.partial(throttle.allow_ident, ident) for throttle, ident in counted))
+    waits = [throttle.wait() for (throttle, _), ok in zip(counted, allowed, strict=True) if not ok]
+    if waits:
+        raise RateLimited(math.ceil(max(waits)))

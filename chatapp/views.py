@@ -1,5 +1,6 @@
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -9,31 +10,40 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from core.exceptions import InvalidRequest, NotFound, as_application_error, error_response
 
+
 # The page renders untrusted model text; should an escaping bug ever slip through, this policy still stops
 # injected script, inline handlers, styles, plugins, <base> tricks and framing. Django 5.2 has no CSP support.
-CHAT_PAGE_CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+def chat_page_csp() -> str:
+    """Return the page's policy: its own origin only, plus the streaming socket's origin when there is one."""
+    connect = ["'self'"]
+    if settings.WEBSOCKET_URL:
+        parts = urlsplit(settings.WEBSOCKET_URL)
+        connect.append(f"{parts.scheme}://{parts.netloc}")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            f"connect-src {' '.join(connect)}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
-def content_security_policy(policy: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Set the Content-Security-Policy header on every response of the decorated view."""
+def content_security_policy(
+    policy: Callable[[], str],
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Set the Content-Security-Policy header (`policy()`, per response) on every response of the decorated view."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
             response = view(request, *args, **kwargs)
-            response.headers["Content-Security-Policy"] = policy
+            response.headers["Content-Security-Policy"] = policy()
             return response
 
         return wrapped
@@ -41,7 +51,7 @@ def content_security_policy(policy: str) -> Callable[[Callable[..., HttpResponse
     return decorator
 
 
-@content_security_policy(CHAT_PAGE_CSP)
+@content_security_policy(chat_page_csp)
 @ensure_csrf_cookie
 def chat_page(request: HttpRequest) -> HttpResponse:
     """Serve the chat page; it talks to the v1 API only."""

@@ -50,6 +50,20 @@ def bedrock_control_client() -> Any:
         return _bedrock_session().client("bedrock", region_name=settings.AWS_REGION, config=config)
 
 
+@functools.cache
+def connections_client(endpoint_url: str | None) -> Any:
+    """Return an API Gateway Management API client for one WebSocket API stage (`None`: the SDK's endpoint).
+
+    AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, when set, wins (botocore reads it when no endpoint is passed): the
+    local gateway and tests serve @connections over http.
+    """
+    config = Config(connect_timeout=1.0, read_timeout=2.0, retries={"mode": "standard", "total_max_attempts": 2})
+    with _client_lock:
+        return _bedrock_session().client(
+            "apigatewaymanagementapi", region_name=settings.AWS_REGION, endpoint_url=endpoint_url, config=config
+        )
+
+
 def retried_call_worst_case(*, attempts: int, connect_timeout: float, read_timeout: float) -> float:
     """Return the longest a call can take: every attempt times out, with botocore's standard backoff between.
 
@@ -59,19 +73,22 @@ def retried_call_worst_case(*, attempts: int, connect_timeout: float, read_timeo
     return attempts * (connect_timeout + read_timeout) + backoff
 
 
+def screening_worst_case() -> float:
+    """Return the longest a screening call can take, every retry timing out."""
+    return retried_call_worst_case(
+        attempts=settings.SCREEN_MODEL_MAX_ATTEMPTS,
+        connect_timeout=settings.BEDROCK_CONNECT_TIMEOUT,
+        read_timeout=settings.SCREEN_MODEL_READ_TIMEOUT,
+    )
+
+
 def chat_request_worst_case() -> dict[str, float]:
-    """Return the worst case, in seconds, of each dependency of one chat request (see the budget in settings)."""
+    """Return the worst case, in seconds, of each part of one POST chat request (see the budget in settings).
+
+    `reply` is the deadline the reads, screening and the streamed answer share; `dynamodb` is the pair's write.
+    """
     return {
-        "screening": retried_call_worst_case(
-            attempts=settings.SCREEN_MODEL_MAX_ATTEMPTS,
-            connect_timeout=settings.BEDROCK_CONNECT_TIMEOUT,
-            read_timeout=settings.SCREEN_MODEL_READ_TIMEOUT,
-        ),
-        "chat_model": retried_call_worst_case(
-            attempts=settings.CHAT_MODEL_MAX_ATTEMPTS,
-            connect_timeout=settings.BEDROCK_CONNECT_TIMEOUT,
-            read_timeout=settings.CHAT_MODEL_READ_TIMEOUT,
-        ),
+        "reply": settings.POST_REPLY_SECONDS,
         "dynamodb": retried_call_worst_case(
             attempts=1 + settings.DYNAMODB_MAX_RETRIES,
             connect_timeout=settings.DYNAMODB_CONNECT_TIMEOUT,

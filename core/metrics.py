@@ -14,6 +14,7 @@ NAMESPACE = "GuardedChat"
 # Record timing names → metric names; each is emitted only when the request went through that stage.
 STAGE_METRICS = {
     "total": "RequestLatency",
+    "first_text": "TimeToFirstText",
     "cache_read": "CacheReadLatency",
     "screening": "ScreeningLatency",
     "chat_model": "ChatModelLatency",

@@ -25,6 +25,7 @@ from core.metrics import add_embedded_metrics
 logger = logging.getLogger("chatapp.request")
 
 _current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("request_record", default=None)
+_started: contextvars.ContextVar[float] = contextvars.ContextVar("request_started", default=0.0)
 
 
 def owner_hash(owner: str) -> str:
@@ -38,11 +39,13 @@ def request_record(**fields: Any) -> Iterator[dict[str, Any]]:
     record: dict[str, Any] = {"event": "chat_request", "timings_ms": {}, **fields}
     token = _current.set(record)
     started = time.perf_counter()
+    started_token = _started.set(started)
     try:
         yield record
     finally:
         record["timings_ms"]["total"] = round((time.perf_counter() - started) * 1000, 1)
         _current.reset(token)
+        _started.reset(started_token)
         if settings.EMBEDDED_METRICS:
             add_embedded_metrics(record)
         logger.info("chat_request", extra={"record": record})
@@ -53,6 +56,13 @@ def record(**fields: Any) -> None:
     current = _current.get()
     if current is not None:
         current.update(fields)
+
+
+def record_first_text() -> None:
+    """Note the time to first text (milliseconds since the request began), once per request."""
+    current = _current.get()
+    if current is not None and "first_text" not in current["timings_ms"]:
+        current["timings_ms"]["first_text"] = round((time.perf_counter() - _started.get()) * 1000, 1)
 
 
 def add_usage(model: str, usage: dict[str, int]) -> None:

@@ -134,3 +134,20 @@ def reply_leak(reply: str, *, system_prompt: str, canary: str) -> str | None:
         if prompt[start : start + LEAK_RUN_CHARS] in seen:
             return f"the reply repeats {LEAK_RUN_CHARS}+ characters of the system prompt verbatim"
     return None
+
+
+def releasable_end(reply: str, *, start: int, system_prompt: str, canary: str) -> int:
+    """Return how much of `reply` can be sent now: all of it but a tail (from `start` on) that could begin a leak.
+
+    `reply` as a whole passes `reply_leak`. What is held back is the longest tail whose normalised form occurs in
+    the system prompt (the canary is part of it): only such a tail can grow into the canary or a LEAK_RUN_CHARS
+    run as more text arrives. Ordinary text rarely ends in more than a few characters that the prompt contains.
+    """
+    prompt = normalise(system_prompt)
+    if normalise(canary) not in prompt:
+        prompt += "\n" + normalise(canary)
+    for cut in range(start, len(reply)):
+        tail = normalise(reply[cut:])
+        if tail and tail in prompt:
+            return cut
+    return len(reply)

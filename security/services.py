@@ -17,11 +17,20 @@ from core.exceptions import STORAGE_ERRORS
 from security.clients import ModelVerdict, screening_model, screening_model_id
 from security.exceptions import DecisionNotApplicable, ModerationUnavailable, PromptBlocked, ReplyWithheld
 from security.models import BlockedPrompt
-from security.policy import pin_key, policy_version, reply_leak, screened_text, text_hash, verdict_key
+from security.policy import (
+    pin_key,
+    policy_version,
+    releasable_end,
+    reply_leak,
+    screened_text,
+    text_hash,
+    verdict_key,
+)
 from security.repositories import intent_verdict_delete, intent_verdict_put, intent_verdicts_get
 
 __all__ = [
     "PromptLookup",
+    "ReplyGate",
     "ScreeningResult",
     "blocked_prompt_acknowledge",
     "blocked_prompt_confirm_block",
@@ -169,6 +178,39 @@ def reply_check(*, reply: str, system_prompt: str, model_id: str, owner: str) ->
     except DatabaseError as exc:
         logger.error("withheld reply not queued: %s", exc, extra={"event": "moderation_queue_error"})
     raise ReplyWithheld(cause=RuntimeError(f"output check: {leak}"))
+
+
+class ReplyGate:
+    """The output check on a reply while it is written: text is released only once everything so far passes.
+
+    A tail that could still grow into a leak (see `releasable_end`) waits for the next release; a reply that
+    fails is withheld (ReplyWithheld) and queued for moderators exactly as `reply_check` does.
+    """
+
+    def __init__(self, *, system_prompt: str, model_id: str, owner: str) -> None:
+        self.text = ""
+        self.released = 0
+        self._system_prompt, self._model_id, self._owner = system_prompt, model_id, owner
+
+    def add(self, piece: str) -> None:
+        """Take the next piece of the reply."""
+        self.text += piece
+
+    @property
+    def pending(self) -> bool:
+        """Return True when some text has not been released yet."""
+        return self.released < len(self.text)
+
+    def release(self, *, final: bool = False) -> str:
+        """Check the reply so far and return the text that may now be sent; `final` releases the whole rest."""
+        reply_check(reply=self.text, system_prompt=self._system_prompt, model_id=self._model_id, owner=self._owner)
+        end = len(self.text)
+        if not final:
+            end = releasable_end(
+                self.text, start=self.released, system_prompt=self._system_prompt, canary=canary_token()
+            )
+        released, self.released = self.text[self.released : end], end
+        return released
 
 
 def _queue_withheld_reply(*, reply: str, reason: str, model_id: str, owner: str) -> None:

@@ -143,12 +143,16 @@ AWS_REGION = env("AWS_REGION", default="us-east-1")
 DYNAMODB_TABLE_PREFIX = env("DYNAMODB_TABLE_PREFIX", default="chatapp-local-")
 # Timeout and retry budget of one chat request. API Gateway gives up after 29 s (API_GATEWAY_TIMEOUT), so
 # every dependency's worst case, retries and backoff included, must fit in it together:
-#   screening  2 attempts x (1 s connect + 2 s read) + <= 1 s backoff =  7 s   (short: Haiku answers in ~1 s)
-#   chat model 1 attempt  x (1 s connect + 16 s read)                 = 17 s   (no retry: a second slow try
-#              cannot fit; the 503 tells the client to retry, and nothing was stored, so that is safe)
-#   DynamoDB   2 attempts x (0.5 s connect + 1 s read) + <= 1 s backoff = 4 s  (the call that fails ends the
-#              request; DynamoDB answers in milliseconds otherwise)
-#   total 28 s <= 29 s; core.aws.chat_request_worst_case() computes it and a test keeps it true.
+#   reply      POST_REPLY_SECONDS = 22 s from the service's start: the reads, screening (worst case 2 attempts x
+#              (1 s connect + 2 s read) + <= 1 s backoff = 7 s) and the streamed answer. The answer is read in
+#              its own thread, so no socket read can overrun it: at 22 s the text written so far is the reply
+#              (stop_reason time_limit; a 503 only if there is no text at all). After the worst screening the
+#              chat model still has 15 s (Claude Sonnet writes ~50-60 tokens/s: ~800 tokens).
+#   DynamoDB   2 attempts x (0.5 s connect + 1 s read) + <= 1 s backoff = 4 s  (the write of the pair)
+#   total 26 s <= 29 s, leaving 3 s for the session read and Lambda's own overhead;
+#   core.aws.chat_request_worst_case() computes it and a test keeps it true.
+# CHAT_MODEL_READ_TIMEOUT bounds one silence of the model stream (its first token included), not a whole reply.
+# Over the WebSocket there is no 29 s limit: the Lambda timeout (zappa_settings.json) bounds a streamed reply.
 # DynamoDB retries use botocore's standard mode (PynamoDB's default); throttling is retried with backoff.
 API_GATEWAY_TIMEOUT = 29.0
 BEDROCK_CONNECT_TIMEOUT = env.float("BEDROCK_CONNECT_TIMEOUT", default=1.0)
@@ -165,6 +169,15 @@ SCREEN_MODEL_MAX_ATTEMPTS = env.int("SCREEN_MODEL_MAX_ATTEMPTS", default=2)
 CHAT_MODEL_READ_TIMEOUT = env.float("CHAT_MODEL_READ_TIMEOUT", default=16.0)
 CHAT_MODEL_MAX_ATTEMPTS = env.int("CHAT_MODEL_MAX_ATTEMPTS", default=1)
 CHAT_MAX_TOKENS = env.int("CHAT_MAX_TOKENS", default=1024)
+POST_REPLY_SECONDS = env.float("POST_REPLY_SECONDS", default=22.0)
+# Streamed text goes out in frames at most this often (the first at once): each frame is one Management API
+# call on AWS, and a few a second reads as fluid text.
+STREAM_FRAME_SECONDS = env.float("STREAM_FRAME_SECONDS", default=0.25)
+# How long a refused speculative reply (parallel screening) may take to close, to count the tokens it cost.
+SPECULATION_DISCARD_WAIT_SECONDS = env.float("SPECULATION_DISCARD_WAIT_SECONDS", default=1.0)
+# Streaming over a WebSocket: the ws(s):// URL handed to clients (empty: streaming off) and its tickets' lifetime.
+WEBSOCKET_URL = env("WEBSOCKET_URL", default="")
+WEBSOCKET_TICKET_SECONDS = env.int("WEBSOCKET_TICKET_SECONDS", default=900)
 # "sequential": screen, then answer. "parallel": on a screening-cache miss, start the answer while the
 # screening model runs and reveal it only if the verdict is safe (lower latency, wasted tokens on blocks).
 SCREENING_MODE = env.str("SCREENING_MODE", default="sequential")

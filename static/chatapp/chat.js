@@ -373,7 +373,14 @@
     el.thread.scrollTop = el.thread.scrollHeight;
   }
 
-  function appendMessage(role, content) {
+  // A reply that did not end on its own is never shown as a complete answer.
+  const CUT_REPLY_NOTES = {
+    max_tokens: "Cut off: the reply reached its length limit.",
+    time_limit: "Cut off: the reply ran out of time.",
+    stopped: "Stopped before the end.",
+  };
+
+  function appendMessage(role, content, stopReason) {
     el.welcome.hidden = true;
     const message = node("article", "message");
     message.dataset.role = role;
@@ -382,6 +389,10 @@
     if (role === "assistant") body.append(renderMarkdown(content));
     else body.textContent = content; // what the person typed, shown as typed
     message.append(body);
+    if (role === "assistant" && CUT_REPLY_NOTES[stopReason]) {
+      message.dataset.stopReason = stopReason;
+      body.append(node("p", "stop-reason", CUT_REPLY_NOTES[stopReason]));
+    }
     el.thread.append(message);
     scrollToEnd();
     return message;
@@ -444,7 +455,7 @@
         setUrl(data.conversation_id, false);
       }
       hideTyping();
-      const reply = appendMessage("assistant", data.message.content);
+      const reply = appendMessage("assistant", data.message.content, data.message.stop_reason);
       // A long reply is read from its start: keep the question at the top rather than jump to the end.
       if (reply.offsetHeight > el.thread.clientHeight * 0.7) userMessage.scrollIntoView({ block: "start" });
       announce(`Assistant: ${data.message.content}`);
@@ -621,7 +632,7 @@
     try {
       const data = await request("GET", `${urls.conversations}/${encodeURIComponent(conversationId)}`);
       if (view !== state.view) return;
-      for (const message of data.messages) appendMessage(message.role, message.content);
+      for (const message of data.messages) appendMessage(message.role, message.content, message.stop_reason);
       if (!data.messages.length) el.welcome.hidden = false;
     } catch (error) {
       if (!(error instanceof ApiError) || view !== state.view) return;

@@ -125,8 +125,9 @@ def test_session_endpoint_sets_session_and_csrf_cookies(db):
     response = client.get("/api/v1/session")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"csrf_token", "offline"}
+    assert set(body) == {"csrf_token", "offline", "websocket"}
     assert body["offline"] is False
+    assert body["websocket"] is None  # WEBSOCKET_URL is empty: streaming is off
     assert response.cookies["sessionid"].value
     assert response.cookies["csrftoken"].value
     assert response.cookies["sessionid"]["httponly"]

@@ -28,6 +28,21 @@ def test_page_has_a_strict_content_security_policy(db):
     assert directives["frame-ancestors"] == ["'none'"]
 
 
+def csp_directives(policy: str) -> dict[str, list[str]]:
+    return {part.split()[0]: part.split()[1:] for part in policy.split("; ")}
+
+
+def test_page_policy_lets_the_page_reach_its_streaming_socket_and_nothing_else_new(db, settings):
+    before = csp_directives(Client().get("/").headers["Content-Security-Policy"])
+    assert before["connect-src"] == ["'self'"]
+    settings.WEBSOCKET_URL = "wss://abc123.execute-api.us-east-1.amazonaws.com/dev"
+    after = csp_directives(Client().get("/").headers["Content-Security-Policy"])
+    assert after["connect-src"] == ["'self'", "wss://abc123.execute-api.us-east-1.amazonaws.com"]
+    assert {name: value for name, value in after.items() if name != "connect-src"} == {
+        name: value for name, value in before.items() if name != "connect-src"
+    }
+
+
 def test_admin_keeps_its_own_inline_scripts_working(db):
     response = Client().get("/admin/login/")
     assert response.status_code == 200

@@ -1,7 +1,8 @@
 """The Lambda role's policy (deploy/iam/<stage>.json) allows what the code calls, on its own resources only.
 
 The chat flow runs against moto while every botocore call is recorded; each call is turned into the IAM
-action(s) and resource ARN that AWS would authorise, and the stage's policy must allow each one.
+action(s) and resource ARN that AWS would authorise, and the stage's policy must allow each one. The flow
+includes a reply streamed over the WebSocket, whose frames go through the Management API (@connections).
 """
 
 import fnmatch
@@ -17,6 +18,7 @@ from django.core.management import call_command
 from tests.chatapp.conftest import ApiClient
 from tests.deploy.support import PROJECT
 from tests.fakes.bedrock import MALICIOUS_MARKER
+from tests.fakes.connections import FakeConnections, websocket_event
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -67,13 +69,23 @@ def allows(policy: dict[str, Any], action: str, resource: str) -> bool:
     return False
 
 
-def authorisations(service: str, operation: str, params: dict[str, Any], prefix: str) -> set[tuple[str, str]]:
-    """Return the (IAM action, resource ARN) pairs AWS checks for one API call, with tables renamed to `prefix`."""
+WS_API_ID = "wsapi123"  # the WebSocket API's id (tests/fakes/connections.websocket_event)
+
+
+def authorisations(
+    service: str, operation: str, params: dict[str, Any], prefix: str, stage: str = "dev"
+) -> set[tuple[str, str]]:
+    """Return the (IAM action, resource ARN) pairs AWS checks for one API call, with tables renamed to `prefix`
+    and the WebSocket API's stage `stage`."""
 
     def table(name: str, index: str | None = None) -> str:
         arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{prefix}{name.removeprefix('test-')}"
         return f"{arn}/index/{index}" if index else arn
 
+    if service == "apigatewaymanagementapi":
+        assert operation == "PostToConnection", operation
+        connection = f"{WS_API_ID}/{stage}/POST/@connections/{params['ConnectionId']}"
+        return {("execute-api:ManageConnections", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{connection}")}
     if service == "bedrock-runtime":
         action = {"Converse": "InvokeModel", "ConverseStream": "InvokeModelWithResponseStream"}[operation]
         return {(f"bedrock:{action}", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{params['modelId']}")}
@@ -105,14 +117,39 @@ def recorded_calls(monkeypatch) -> Iterator[list[tuple[str, str, dict[str, Any]]
 
 
 @pytest.fixture
-def chat_flow_calls(recorded_calls, db, settings, bedrock, django_user_model) -> list[tuple[str, str, dict[str, Any]]]:
-    """Run every path the running function takes: session, chats, a retry, a block, reads, delete, health, admin.
+def management_api(monkeypatch) -> Iterator[FakeConnections]:
+    from core.aws import connections_client
+
+    server = FakeConnections().start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", server.url)
+    connections_client.cache_clear()
+    yield server
+    connections_client.cache_clear()
+    server.stop()
+
+
+def socket_chat(api: ApiClient, connection_id: str) -> None:
+    """Chat over the socket handler as API Gateway would invoke it."""
+    from chatapp.sockets import socket_message
+
+    ticket = api.get("/api/v1/session").json()["websocket"]["ticket"]
+    body = json.dumps({"action": "chat", "ticket": ticket, "message": "Stream it", "request_id": connection_id})
+    socket_message(websocket_event("MESSAGE", connection_id=connection_id, body=body), None)
+
+
+@pytest.fixture
+def chat_flow_calls(
+    recorded_calls, db, settings, bedrock, django_user_model, management_api
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Run every path the running function takes: session, chats (POST and socket), a retry, a block, reads,
+    delete, health, admin.
 
     The tables are made first by `ensure_tables`, as the deployer does with their own credentials: its
     calls are not the function's.
     """
     settings.CHAT_RATE_LIMIT = "20/min"
     settings.NEW_SESSION_IP_RATE_LIMIT = "60/hour"
+    settings.WEBSOCKET_URL = "wss://wsapi123.execute-api.us-east-1.amazonaws.com/dev"
     from core.dynamodb import registered_tables
 
     for model in registered_tables():
@@ -126,6 +163,8 @@ def chat_flow_calls(recorded_calls, db, settings, bedrock, django_user_model) ->
     conversation_id = first.json()["conversation_id"]
     assert api.chat("More", conversation_id=conversation_id).status_code == 200
     assert api.chat(f"{MALICIOUS_MARKER} please").status_code == 403
+    socket_chat(api, "socket-1")
+    assert management_api.frames["socket-1"][-1]["type"] == "done"
     assert api.get("/api/v1/conversations").status_code == 200
     assert api.get(f"/api/v1/conversations/{conversation_id}").status_code == 200
     assert api.delete(f"/api/v1/conversations/{conversation_id}").status_code == 204
@@ -141,8 +180,14 @@ def chat_flow_calls(recorded_calls, db, settings, bedrock, django_user_model) ->
 def test_policy_allows_every_call_the_chat_flow_makes(chat_flow_calls, stage):
     policy = stage_policy(stage)
     prefix = stage_setting(stage, "environment_variables")["DYNAMODB_TABLE_PREFIX"]
-    needed = set().union(*(authorisations(s, o, p, prefix) for s, o, p in chat_flow_calls))
-    assert {action for action, _ in needed} >= {"dynamodb:Query", "dynamodb:PutItem", "bedrock:InvokeModel"}
+    needed = set().union(*(authorisations(s, o, p, prefix, stage) for s, o, p in chat_flow_calls))
+    assert {action for action, _ in needed} >= {
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "bedrock:InvokeModel",
+        "bedrock:InvokeModelWithResponseStream",
+        "execute-api:ManageConnections",
+    }
     missing = sorted(pair for pair in needed if not allows(policy, *pair))
     assert missing == [], f"deploy/iam/{stage}.json does not allow: {missing}"
 
@@ -193,6 +238,11 @@ def test_policy_names_only_the_stage_resources(stage):
                 assert resource in tables | {index}
             elif service == "logs":
                 assert resource.startswith(f"arn:aws:logs:{REGION}:{account}:log-group:/aws/lambda/{lambda_name}")
+            elif service == "execute-api":
+                # Only posting to this stage's connections; the API's id is known once deployed (DEPLOY.md).
+                assert statement["Action"] == ["execute-api:ManageConnections"]
+                assert resource.startswith(f"arn:aws:execute-api:{REGION}:{account}:")
+                assert resource.endswith(f"/{stage}/POST/@connections/*")
             elif ":inference-profile/" in resource:
                 assert resource.removeprefix(f"arn:aws:bedrock:{REGION}:{account}:inference-profile/") in profiles
             else:
@@ -201,7 +251,43 @@ def test_policy_names_only_the_stage_resources(stage):
                 assert region == "us-*"
                 assert f"us.{model}" in profiles
                 condition = statement["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]
-                assert {arn.rsplit("/", 1)[1] for arn in condition} == profiles
+                assert {arn.rsplit("/", 1)[1] for arn in condition} == {f"us.{model}"}
+
+
+def test_models_are_granted_only_the_call_each_makes():
+    """Screening calls Converse (InvokeModel); replies stream (InvokeModelWithResponseStream); nothing else."""
+    for stage in STAGES:
+        env = stage_setting(stage, "environment_variables")
+        granted = {
+            (action, resource.rsplit("/", 1)[1])
+            for statement in statements(stage_policy(stage))
+            for action in statement["Action"]
+            for resource in statement["Resource"]
+            if ":inference-profile/" in resource
+        }
+        assert granted == {
+            ("bedrock:InvokeModel", env["BEDROCK_SCREEN_MODEL_ID"]),
+            ("bedrock:InvokeModelWithResponseStream", env["BEDROCK_CHAT_MODEL_ID"]),
+        }
+
+
+def test_lambda_timeout_fits_the_longest_streamed_reply():
+    """A streamed reply is bounded by the function's timeout, not API Gateway's 29 s: CHAT_MAX_TOKENS written
+    at a slow 20 tokens/s, after the slowest screening and first token, plus storing it."""
+    from django.conf import settings
+
+    from core.aws import chat_request_worst_case, screening_worst_case
+
+    longest = (
+        settings.CHAT_MAX_TOKENS / 20
+        + screening_worst_case()
+        + settings.BEDROCK_CONNECT_TIMEOUT
+        + settings.CHAT_MODEL_READ_TIMEOUT  # the first token's silence
+        + chat_request_worst_case()["dynamodb"]
+    )
+    for stage in STAGES:
+        assert stage_setting(stage, "websocket_handler_module") == "chatapp.websocket"
+        assert longest <= stage_setting(stage, "timeout_seconds") <= 15 * 60, longest
 
 
 def test_zappa_manages_the_role_with_this_policy_instead_of_its_default():

@@ -1,13 +1,21 @@
-"""A fake Amazon Bedrock runtime (Converse API) over real HTTP, for botocore and langchain-aws to talk to.
+"""A fake Amazon Bedrock runtime (Converse and ConverseStream) over real HTTP, for botocore and langchain-aws.
 
 Point `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` at `server.url`. By default the screening model calls a message
 malicious when it contains "ignore previous instructions" (and safe otherwise), and the chat model echoes
 the last user message. Tests queue other answers per model with `FakeBedrock.then(...)`.
+
+ConverseStream answers in AWS's event-stream binary framing (application/vnd.amazon.eventstream, each
+message with its prelude and message CRC32s, as botocore's parser checks) over chunked HTTP: messageStart,
+one contentBlockDelta per ~token, contentBlockStop, messageStop (stopReason) and metadata (usage). A scripted
+`Answer` paces it (`first_token_delay`, `tokens_per_second`) or breaks it (`cut_after`, `error_after` deltas).
 """
 
 import json
+import re
+import struct
 import threading
 import time
+import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +26,7 @@ from urllib.parse import unquote
 from tests.fakes.loopback import LoopbackServer
 
 MALICIOUS_MARKER = "ignore previous instructions"
+CHARS_PER_TOKEN = 4  # each contentBlockDelta of a stream carries about one token
 
 
 @dataclass
@@ -31,6 +40,17 @@ class Answer:
     raw: bytes | None = None
     # Hold this answer until a call to that model arrives (at most 5 s): proves two calls overlapped.
     after_call_to: str | None = None
+    # ConverseStream only: seconds before the first text, pace of the text, and faults after n deltas.
+    first_token_delay: float = 0.0
+    tokens_per_second: float = 0.0
+    cut_after: int | None = None  # the connection drops (no messageStop)
+    error_after: int | None = None  # a modelStreamErrorException event ends the stream
+
+    @property
+    def text(self) -> str:
+        """Return the text of a Converse answer body (what a stream of it writes)."""
+        content = (self.body or {}).get("output", {}).get("message", {}).get("content", [])
+        return "".join(block.get("text", "") for block in content)
 
 
 def text_answer(text: str, *, input_tokens: int = 10, output_tokens: int = 5) -> Answer:
@@ -46,6 +66,15 @@ def text_answer(text: str, *, input_tokens: int = 10, output_tokens: int = 5) ->
             "metrics": {"latencyMs": 1},
         }
     )
+
+
+def stream_answer(text: str, *, stop_reason: str = "end_turn", **fields: Any) -> Answer:
+    """A chat answer for ConverseStream (or Converse): `text`, ended by `stop_reason`, paced by `fields`."""
+    answer = text_answer(text, output_tokens=max(1, len(text) // CHARS_PER_TOKEN))
+    answer.body["stopReason"] = stop_reason
+    for name, value in fields.items():
+        setattr(answer, name, value)
+    return answer
 
 
 def verdict_answer(verdict: str, category: str = "none", reason: str = "fake verdict") -> Answer:
@@ -146,11 +175,53 @@ class FakeBedrock(LoopbackServer):
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                parts = self.path.split("/")  # /model/<id>/converse
-                if len(parts) != 4 or parts[1] != "model" or parts[3] != "converse":
+                parts = self.path.split("/")  # /model/<id>/converse or /model/<id>/converse-stream
+                if len(parts) != 4 or parts[1] != "model" or parts[3] not in ("converse", "converse-stream"):
                     self._send(Answer(status=404, body={"message": f"unknown path {self.path}"}))
                     return
-                self._send(fake._answer(unquote(parts[2]), body))
+                answer = fake._answer(unquote(parts[2]), body)
+                if parts[3] == "converse-stream" and answer.status == 200 and answer.raw is None:
+                    self._stream(answer)
+                else:
+                    self._send(answer)
+
+            def _stream(self, answer: Answer) -> None:
+                """Write the answer as ConverseStream events, one HTTP chunk each, paced as scripted."""
+                if answer.delay:
+                    time.sleep(answer.delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                pieces = re.findall(r".{1,%d}" % CHARS_PER_TOKEN, answer.text, re.S)
+                usage = answer.body.get("usage", {})
+                try:
+                    self._chunk(event_message("messageStart", {"role": "assistant"}))
+                    time.sleep(answer.first_token_delay)
+                    for sent, piece in enumerate(pieces):
+                        if sent and answer.tokens_per_second:
+                            time.sleep(1 / answer.tokens_per_second)
+                        if sent == answer.cut_after:
+                            self.close_connection = True
+                            return  # no terminating chunk: the body ends mid-stream
+                        if sent == answer.error_after:
+                            self._chunk(exception_message("modelStreamErrorException", "The model stream failed."))
+                            self._chunk(b"")
+                            return
+                        delta = {"contentBlockIndex": 0, "delta": {"text": piece}}
+                        self._chunk(event_message("contentBlockDelta", delta))
+                    self._chunk(event_message("contentBlockStop", {"contentBlockIndex": 0}))
+                    self._chunk(
+                        event_message("messageStop", {"stopReason": answer.body.get("stopReason", "end_turn")})
+                    )
+                    metadata = {"usage": usage, "metrics": {"latencyMs": 1}}
+                    self._chunk(event_message("metadata", metadata))
+                    self._chunk(b"")
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            def _chunk(self, data: bytes) -> None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
             def _send(self, answer: Answer) -> None:
                 if answer.delay:
@@ -171,3 +242,26 @@ class FakeBedrock(LoopbackServer):
                 pass
 
         return Handler
+
+
+def event_message(event_type: str, payload: dict[str, Any]) -> bytes:
+    """Return one event-stream message carrying a ConverseStream event."""
+    headers = {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"}
+    return eventstream_message(headers, json.dumps(payload).encode())
+
+
+def exception_message(exception_type: str, message: str) -> bytes:
+    """Return one event-stream message carrying a modelled exception (botocore raises it mid-iteration)."""
+    headers = {":exception-type": exception_type, ":content-type": "application/json", ":message-type": "exception"}
+    return eventstream_message(headers, json.dumps({"message": message}).encode())
+
+
+def eventstream_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """Frame `payload` as AWS does: total and headers lengths, prelude CRC, string headers, payload, message CRC."""
+    encoded = b"".join(
+        struct.pack(">B", len(name)) + name.encode() + struct.pack(">BH", 7, len(value)) + value.encode()
+        for name, value in headers.items()
+    )
+    prelude = struct.pack(">II", 12 + len(encoded) + len(payload) + 4, len(encoded))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + encoded + payload
+    return message + struct.pack(">I", zlib.crc32(message))

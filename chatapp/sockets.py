@@ -1,0 +1,228 @@
+"""The chat over API Gateway's WebSocket API: a frame in, the POST's pipeline, frames out through @connections.
+
+API Gateway invokes the function once per client frame ($default), and the function answers by posting
+frames to the connection through the Management API, for as long as the reply takes (past the integration's
+29 s). See DESIGN.md "Streaming chat over WebSocket (v1)" for the frames.
+"""
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from rest_framework import serializers
+
+from chatapp.fields import StrictCharField, StrictUUIDField
+from chatapp.repositories import Message
+from chatapp.streaming import (
+    Accepted,
+    ChatEvent,
+    ClientGone,
+    Delta,
+    conversation_reply_events,
+    prompt_lookup_start,
+)
+from chatapp.throttling import chat_rate_limits_check
+from chatapp.tickets import socket_ticket_id, socket_ticket_owner
+from core import concurrency, observability
+from core.aws import chat_request_worst_case, connections_client
+from core.exceptions import ApplicationError, InvalidRequest, as_application_error
+
+logger = logging.getLogger(__name__)
+
+
+class ChatFrameSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(["chat"])
+    ticket = StrictCharField(required=False, allow_blank=True, default="")  # missing: ticket_invalid
+    message = StrictCharField()
+    conversation_id = StrictUUIDField(required=False, allow_null=True)
+    request_id = StrictCharField(max_length=128)
+
+    def validate_message(self, value: str) -> str:
+        limit = settings.MAX_MESSAGE_CHARS
+        if len(value) > limit:
+            raise serializers.ValidationError(f"Ensure this field has no more than {limit} characters.")
+        return value
+
+
+class ConnectionLost(Exception):
+    """A frame could not be delivered: the client closed the socket (410 Gone) or the Management API failed."""
+
+
+class Connection:
+    """One client's socket, reached through the Management API of the stage that invoked us."""
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        context = event["requestContext"]
+        self.connection_id = context["connectionId"]
+        self.source_ip = str((context.get("identity") or {}).get("sourceIp") or "")
+        endpoint = f"https://{context['domainName']}/{context['stage']}"
+        standard = os.environ.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
+        self._client = connections_client(None if standard else endpoint)
+        self.frames_sent = 0
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """Post one JSON text frame to the client; raise ConnectionLost when it cannot be delivered."""
+        data = json.dumps(frame, ensure_ascii=False).encode()
+        try:
+            self._client.post_to_connection(ConnectionId=self.connection_id, Data=data)
+        except (ClientError, BotoCoreError) as exc:  # GoneException (410) when the client has closed
+            gone = isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "GoneException"
+            observability.record(connection="gone" if gone else "send_failed")
+            if not gone:
+                observability.record(send_error=f"{type(exc).__name__}: {exc}"[:300])
+            raise ConnectionLost from exc
+        self.frames_sent += 1
+
+
+def socket_connect(event: dict[str, Any]) -> dict[str, Any]:
+    """Accept a connection: the ticket in each chat frame, not the handshake, says whose chat it is."""
+    return {"statusCode": 200}
+
+
+def socket_disconnect(event: dict[str, Any]) -> dict[str, Any]:
+    """Nothing to clean up: a reply in progress notices the closed socket at its next frame (410)."""
+    return {"statusCode": 200}
+
+
+def socket_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Handle one client frame: a chat message answered as frames; anything unreadable gets `invalid_request`."""
+    request_id = getattr(context, "aws_request_id", None) or event["requestContext"].get("requestId", "")
+    with observability.request_record(request_id=request_id, transport="websocket") as record:
+        try:
+            connection = Connection(event)
+        except Exception as exc:  # no way to answer the client: log it, and tell API Gateway the invocation failed
+            observability.record_error(_application_error(exc))
+            record["status"] = 500
+            return {"statusCode": 500}
+        frame = _parse(event.get("body"))
+        chat_request_id = frame.get("request_id") if isinstance(frame.get("request_id"), str) else None
+        try:
+            _chat(connection, frame, deadline=_deadline(context))
+            record["status"] = 200
+        except ConnectionLost:
+            record["status"] = 200
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an error frame, never a traceback
+            error = _application_error(exc)
+            record["status"] = error.status_code
+            _send_error(connection, chat_request_id, error)
+        finally:
+            record["frames_sent"] = connection.frames_sent
+    return {"statusCode": 200}
+
+
+def _chat(connection: Connection, frame: dict[str, Any], *, deadline: float | None) -> None:
+    serializer = ChatFrameSerializer(data=frame)
+    if not serializer.is_valid():
+        raise InvalidRequest("Some fields are not valid.", fields=serializer.errors)
+    data = serializer.validated_data
+    socket_ticket_id(ticket=data["ticket"])  # a forged ticket costs no read at all
+    lookup = prompt_lookup_start(text=data["message"])  # needs no owner: made while the ticket is looked up
+    try:
+        owner = socket_ticket_owner(ticket=data["ticket"])
+    except Exception:
+        concurrency.settle([lookup])  # nothing a request starts outlives it
+        raise
+    observability.record(owner=observability.owner_hash(owner), chat_request_id=data["request_id"])
+    if settings.LOG_MESSAGE_CONTENT:
+        observability.record(message_text=data["message"])
+    conversation_id = data.get("conversation_id")
+    events = conversation_reply_events(
+        owner=owner,
+        text=data["message"],
+        conversation_id=str(conversation_id) if conversation_id else None,
+        request_id=data["request_id"],
+        admission=lambda: chat_rate_limits_check(owner=owner, ip=connection.source_ip),
+        deadline=deadline,
+        lookup=lookup,
+    )
+    _deliver(connection, events, data["request_id"])
+
+
+def _deliver(connection: Connection, events: Iterator[ChatEvent], request_id: str) -> None:
+    """Send each event as a frame; when one cannot be delivered, tell the events (ClientGone) and carry on."""
+    gone = False
+    event = next(events, None)
+    while event is not None:
+        try:
+            if gone:
+                raise ConnectionLost
+            connection.send(_frame(event, request_id))
+        except ConnectionLost:
+            gone = True
+            try:
+                event = events.throw(ClientGone())
+            except StopIteration:
+                event = None
+            continue
+        event = next(events, None)
+    if gone:
+        raise ConnectionLost
+
+
+def _frame(event: ChatEvent, request_id: str) -> dict[str, Any]:
+    """Return the contract's frame for one event of a reply."""
+    if isinstance(event, Accepted):
+        screening = {"verdict": "safe", "source": event.verdict_source}
+        return {
+            "type": "accepted",
+            "request_id": request_id,
+            "conversation_id": event.conversation_id,
+            "screening": screening,
+        }
+    if isinstance(event, Delta):
+        return {"type": "delta", "request_id": request_id, "text": event.text}
+    reply = event.reply
+    return {
+        "type": "done",
+        "request_id": request_id,
+        "conversation_id": reply.conversation_id,
+        "message": _message(reply.message),
+    }
+
+
+def _message(message: Message) -> dict[str, Any]:
+    from chatapp.apis import MessageSerializer  # the HTTP API's shape, so both transports say the same
+
+    return dict(MessageSerializer(message).data)
+
+
+def _send_error(connection: Connection, request_id: str | None, error: ApplicationError) -> None:
+    observability.record_error(error)
+    body = error.payload()
+    if retry_after := error.headers().get("Retry-After"):
+        body["error"]["retry_after"] = int(retry_after)
+    try:
+        connection.send({"type": "error", "request_id": request_id, **body})
+    except ConnectionLost:
+        pass
+
+
+def _application_error(exc: Exception) -> ApplicationError:
+    error = as_application_error(exc)
+    if error is None:
+        logger.error("unhandled error", exc_info=exc, extra={"event": "unhandled_error"})
+        error = ApplicationError(cause=exc)
+    return error
+
+
+def _parse(body: Any) -> dict[str, Any]:
+    """Return the frame as an object; a frame that is not a JSON object yields {} (invalid_request follows)."""
+    try:
+        frame = json.loads(body) if isinstance(body, str | bytes) else None
+    except ValueError:
+        frame = None
+    return frame if isinstance(frame, dict) else {}
+
+
+def _deadline(context: Any) -> float | None:
+    """Return when a reply must end so that storing it fits in what is left of the Lambda invocation."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    margin = chat_request_worst_case()["dynamodb"] + 2
+    return time.monotonic() + remaining() / 1000 - margin

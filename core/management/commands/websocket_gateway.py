@@ -1,0 +1,243 @@
+"""`manage.py websocket_gateway --port P`: the local stand-in for API Gateway's WebSocket API.
+
+It accepts ws:// connections (several at once, frames up to 32 KB as API Gateway allows), turns each into the
+events API Gateway sends ($connect, $default, $disconnect) and runs them through Zappa's own LambdaHandler,
+each message in its own thread as concurrent Lambda invocations would be. The handler answers through the
+Management API, which this also serves on http (`POST/GET/DELETE /@connections/{id}`, 410 Gone for a closed
+connection); AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI points the handler's client at it.
+"""
+
+import asyncio
+import base64
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+import types
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+MAX_FRAME_BYTES = 32 * 1024  # API Gateway's WebSocket frame limit
+STAGE = "local"
+SETTINGS_MODULE = "chatapp_local_gateway_zappa_settings"
+INVOCATION_SECONDS = 900  # the handler sizes a reply's deadline by what is left of it, as on Lambda
+
+
+class Command(BaseCommand):
+    help = "Serve ws://HOST:PORT/ as API Gateway's WebSocket API would, running the Lambda handler locally."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--port", type=int, default=8002, help="WebSocket port (0: any free port)")
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--management-port", type=int, default=0, help="@connections port (0: any free port)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        gateway = LocalGateway(options["host"], options["port"], options["management_port"])
+        try:
+            asyncio.run(gateway.serve(self.stdout))
+        except KeyboardInterrupt:
+            pass
+
+
+class LocalContext:
+    """The parts of Lambda's context object the handler reads."""
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.function_name = "chatapp-local"
+        self._ends = time.monotonic() + INVOCATION_SECONDS
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._ends - time.monotonic()) * 1000)
+
+
+def lambda_handler() -> Any:
+    """Return Zappa's LambdaHandler, set up once with settings naming this project's WebSocket module."""
+    from zappa.handler import LambdaHandler
+
+    if SETTINGS_MODULE not in sys.modules:
+        module = types.ModuleType(SETTINGS_MODULE)
+        module.__dict__.update(
+            API_STAGE=STAGE,
+            PROJECT_NAME="chatapp",
+            DJANGO_SETTINGS=os.environ.get("DJANGO_SETTINGS_MODULE", "chatapp.settings.base"),
+            WEBSOCKET_HANDLER_MODULE="chatapp.websocket",
+            LOG_LEVEL="INFO",
+            DEBUG=False,
+            ENVIRONMENT_VARIABLES={},
+            EXCEPTION_HANDLER=None,
+            BINARY_SUPPORT=False,
+            CONTEXT_HEADER_MAPPINGS={},
+            DOMAIN=None,
+        )
+        sys.modules[SETTINGS_MODULE] = module
+    return LambdaHandler(SETTINGS_MODULE)
+
+
+class Client:
+    """One open connection, as API Gateway tracks it."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.connection_id = base64.b64encode(secrets.token_bytes(9)).decode()
+        self.connected_at = time.time()
+        self.last_active_at = self.connected_at
+        self.source_ip = socket.remote_address[0] if socket.remote_address else "127.0.0.1"
+        self.user_agent = socket.request.headers.get("User-Agent", "") if socket.request else ""
+
+
+class LocalGateway:
+    def __init__(self, host: str, port: int, management_port: int) -> None:
+        self.host, self.port, self.management_port = host, port, management_port
+        self.clients: dict[str, Client] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, out: Any) -> None:
+        from websockets.asyncio.server import serve
+
+        self.loop = asyncio.get_running_loop()
+        management = ThreadingHTTPServer((self.host, self.management_port), self._management_handler())
+        management.daemon_threads = True
+        threading.Thread(target=management.serve_forever, name="management-api", daemon=True).start()
+        management_url = f"http://{self.host}:{management.server_address[1]}"
+        os.environ["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"] = management_url
+        lambda_handler()
+        async with serve(self._connection, self.host, self.port, max_size=MAX_FRAME_BYTES, compression=None) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            out.write(f"WebSocket gateway: ws://{self.host}:{self.port}/  (Management API: {management_url})")
+            out.flush()
+            try:
+                await server.serve_forever()
+            finally:
+                management.shutdown()
+
+    async def _connection(self, socket: Any) -> None:
+        client = Client(socket)
+        answer = await asyncio.to_thread(self._invoke, self._event(client, "CONNECT", "$connect"))
+        if (answer or {}).get("statusCode", 200) != 200:
+            await socket.close(1008, "Forbidden")
+            return
+        self.clients[client.connection_id] = client
+        try:
+            async for message in socket:
+                client.last_active_at = time.time()
+                body = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                event = self._event(client, "MESSAGE", "$default", body=body)
+                threading.Thread(target=self._invoke, args=(event,), name="lambda-invocation", daemon=True).start()
+        except Exception:  # noqa: BLE001, S110 - a broken or oversized frame closes the connection, as on AWS
+            pass
+        finally:
+            self.clients.pop(client.connection_id, None)
+            await asyncio.to_thread(self._invoke, self._event(client, "DISCONNECT", "$disconnect"))
+
+    def _invoke(self, event: dict[str, Any]) -> Any:
+        from zappa.handler import LambdaHandler
+
+        try:
+            return LambdaHandler.lambda_handler(event, LocalContext())
+        except Exception as exc:  # noqa: BLE001 - API Gateway answers a failed invocation, it does not crash
+            print(json.dumps({"event": "gateway_invocation_failed", "error": repr(exc)}), flush=True)  # noqa: T201
+            return {"statusCode": 500}
+
+    def _event(self, client: Client, event_type: str, route_key: str, body: str | None = None) -> dict[str, Any]:
+        now = time.time()
+        context = {
+            "routeKey": route_key,
+            "eventType": event_type,
+            "extendedRequestId": uuid.uuid4().hex,
+            "requestTime": datetime.fromtimestamp(now, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "messageDirection": "IN",
+            "stage": STAGE,
+            "connectedAt": int(client.connected_at * 1000),
+            "requestTimeEpoch": int(now * 1000),
+            "identity": {"sourceIp": client.source_ip, "userAgent": client.user_agent},
+            "requestId": uuid.uuid4().hex,
+            "domainName": f"{self.host}:{self.port}",
+            "connectionId": client.connection_id,
+            "apiId": "local",
+        }
+        event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
+        if event_type == "MESSAGE":
+            context["messageId"] = uuid.uuid4().hex
+            event["body"] = body
+        if event_type == "CONNECT":
+            event["headers"] = dict(client.socket.request.headers) if client.socket.request else {}
+        return event
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        """Send `data` to a connection as a text frame; False when it is gone (the caller answers 410)."""
+        client = self.clients.get(connection_id)
+        if client is None or self.loop is None:
+            return False
+        future = asyncio.run_coroutine_threadsafe(client.socket.send(data.decode()), self.loop)
+        try:
+            future.result(timeout=5)
+        except Exception:  # noqa: BLE001 - closed mid-send: gone
+            return False
+        return True
+
+    def disconnect(self, connection_id: str) -> bool:
+        client = self.clients.get(connection_id)
+        if client is None or self.loop is None:
+            return False
+        asyncio.run_coroutine_threadsafe(client.socket.close(), self.loop).result(timeout=5)
+        return True
+
+    def _management_handler(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if gateway.post(self._connection_id(), data):
+                    self._answer(200, b"")
+                else:
+                    self._gone()
+
+            def do_GET(self) -> None:  # noqa: N802
+                client = gateway.clients.get(self._connection_id())
+                if client is None:
+                    self._gone()
+                    return
+                info = {
+                    "connectedAt": datetime.fromtimestamp(client.connected_at, tz=UTC).isoformat(),
+                    "lastActiveAt": datetime.fromtimestamp(client.last_active_at, tz=UTC).isoformat(),
+                    "identity": {"sourceIp": client.source_ip, "userAgent": client.user_agent},
+                }
+                self._answer(200, json.dumps(info).encode())
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                if gateway.disconnect(self._connection_id()):
+                    self._answer(204, b"")
+                else:
+                    self._gone()
+
+            def _connection_id(self) -> str:
+                from urllib.parse import unquote
+
+                return unquote(self.path.split("/@connections/", 1)[-1].split("?")[0])
+
+            def _gone(self) -> None:
+                self._answer(410, json.dumps({"message": "Gone"}).encode(), error_type="GoneException")
+
+            def _answer(self, status: int, body: bytes, error_type: str | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if error_type:
+                    self.send_header("x-amzn-ErrorType", error_type)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler

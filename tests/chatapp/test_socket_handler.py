@@ -1,0 +1,162 @@
+"""The socket handler (what Zappa calls for MESSAGE events) against a fake Management API: the client going
+away at every stage, the Management API failing, and the one log line per streamed request."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings
+
+from chatapp.sockets import socket_message
+from chatapp.tickets import socket_ticket_issue
+from tests.fakes.bedrock import stream_answer, verdict_answer
+from tests.fakes.connections import FakeConnections, websocket_event
+
+CHAT = settings.BEDROCK_CHAT_MODEL_ID
+SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
+OWNER = "session:socket-handler-test"
+REPLY = " ".join(f"Line {n} of a reply written a little at a time." for n in range(10))
+
+
+@pytest.fixture(scope="module")
+def management():
+    server = FakeConnections().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def connections(management, monkeypatch, settings):
+    from core.aws import connections_client
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", management.url)
+    connections_client.cache_clear()
+    settings.STREAM_FRAME_SECONDS = 0.05
+    management.reset()
+    yield management
+    connections_client.cache_clear()
+
+
+def send(connection_id: str, message: str = "Hello", **fields) -> None:
+    frame = {"action": "chat", "ticket": socket_ticket_issue(owner=OWNER), "message": message, "request_id": "r-1"}
+    event = websocket_event("MESSAGE", connection_id=connection_id, body=json.dumps({**frame, **fields}))
+    context = SimpleNamespace(aws_request_id=f"lambda-{connection_id}", get_remaining_time_in_millis=lambda: 60_000)
+    assert socket_message(event, context) == {"statusCode": 200}
+
+
+def stored_pairs() -> list[tuple[str, str | None]]:
+    from chatapp.repositories import conversations_of
+    from chatapp.selectors import conversation_get
+
+    pairs = []
+    for conversation in conversations_of(OWNER, limit=10):
+        detail = conversation_get(owner=OWNER, conversation_id=conversation.pk.removeprefix("conv#"))
+        pairs += [(m.content, m.stop_reason) for m in detail.messages if m.role == "assistant"]
+    return pairs
+
+
+def delivered_text(frames: list[dict]) -> str:
+    return "".join(frame["text"] for frame in frames if frame["type"] == "delta")
+
+
+def test_a_whole_reply_is_accepted_deltas_done(connections, bedrock):
+    bedrock.then(CHAT, stream_answer(REPLY, tokens_per_second=400))
+    send("whole")
+    frames = connections.frames["whole"]
+    assert frames[0]["type"] == "accepted" and frames[-1]["type"] == "done"
+    assert delivered_text(frames) == REPLY == frames[-1]["message"]["content"]
+    assert stored_pairs() == [(REPLY, "end_turn")]
+
+
+@pytest.mark.parametrize("received", [0, 1, 2, 3])
+def test_client_going_away_stores_exactly_what_it_received(connections, bedrock, received):
+    bedrock.then(CHAT, stream_answer(REPLY, tokens_per_second=200))
+    connections.close_after("leaving", received)
+    send("leaving")
+    frames = connections.frames["leaving"]
+    assert len(frames) == received
+    text = delivered_text(frames)
+    assert stored_pairs() == ([(text, "stopped")] if text else [])
+    assert REPLY.startswith(text) and len(text) < len(REPLY)
+
+
+def test_client_gone_only_before_done_keeps_the_complete_reply(connections, bedrock):
+    bedrock.then(CHAT, stream_answer("Short and complete."))
+    connections.close_at("almost", "done")
+    send("almost")
+    assert connections.frames["almost"][-1]["type"] == "delta"
+    assert delivered_text(connections.frames["almost"]) == "Short and complete."
+    assert stored_pairs() == [("Short and complete.", "end_turn")]
+
+
+@pytest.mark.parametrize("failing_post", [1, 3])
+def test_management_api_failing_ends_the_reply_like_a_closed_socket(connections, bedrock, failing_post, capsys):
+    bedrock.then(CHAT, stream_answer(REPLY, tokens_per_second=200))
+    connections.fail_from(failing_post)
+    capsys.readouterr()
+    send("failing")
+    text = delivered_text(connections.frames["failing"])
+    assert stored_pairs() == ([(text, "stopped")] if text else [])
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"chat_request"' in x]
+    assert line["connection"] == "send_failed" and "InternalServerError" in line["send_error"]
+    assert line["frames_sent"] == failing_post - 1
+
+
+def test_one_log_line_per_streamed_request_with_first_text_frames_and_tokens(connections, bedrock, capsys):
+    bedrock.then(CHAT, stream_answer(REPLY, first_token_delay=0.1, tokens_per_second=400))
+    capsys.readouterr()
+    send("logged", message="a private question")
+    output = capsys.readouterr().out
+    (line,) = [json.loads(x) for x in output.splitlines() if '"chat_request"' in x]
+    assert line["transport"] == "websocket" and line["request_id"] == "lambda-logged"
+    assert line["status"] == 200 and line["stop_reason"] == "end_turn"
+    assert line["frames_sent"] == len(connections.frames["logged"])
+    assert 100 <= line["timings_ms"]["first_text"] <= line["timings_ms"]["total"]
+    assert line["usage"]["chat"]["output_tokens"] == len(REPLY) // 4
+    assert "a private question" not in output and REPLY not in output
+
+
+def test_time_to_first_text_is_an_embedded_metric(connections, bedrock, capsys, settings):
+    settings.EMBEDDED_METRICS = True
+    capsys.readouterr()
+    send("metric")
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"chat_request"' in x]
+    metrics = {metric["Name"] for d in line["_aws"]["CloudWatchMetrics"] for metric in d["Metrics"]}
+    assert "TimeToFirstText" in metrics and line["TimeToFirstText"] == line["timings_ms"]["first_text"]
+
+
+def test_error_frames_carry_the_request_id_and_the_retry_delay(connections, bedrock):
+    bedrock.then(CHAT, stream_answer(REPLY, error_after=3))
+    send("broken")
+    frames = connections.frames["broken"]
+    assert frames[-1] == {
+        "type": "error",
+        "request_id": "r-1",
+        "error": {
+            "code": "model_unavailable",
+            "message": frames[-1]["error"]["message"],
+            "retry_after": settings.RETRY_AFTER_SECONDS,
+        },
+    }
+    assert stored_pairs() == []
+
+
+def test_parallel_screening_sends_nothing_of_a_speculative_reply_before_the_verdict(
+    connections, bedrock, settings, db
+):
+    settings.SCREENING_MODE = "parallel"
+    held_safe = verdict_answer("safe")
+    held_safe.after_call_to = CHAT  # the verdict comes only once the reply has started
+    bedrock.then(SCREEN, held_safe)
+    bedrock.then(CHAT, stream_answer(REPLY, tokens_per_second=400))
+    send("parallel-safe")
+    frames = connections.frames["parallel-safe"]
+    assert frames[0]["type"] == "accepted" and delivered_text(frames) == REPLY
+
+    secret = "A speculative reply that must never reach the client."
+    bedrock.then(CHAT, stream_answer(secret, tokens_per_second=400))
+    bedrock.then(SCREEN, verdict_answer("malicious", "jailbreak", "fake"))
+    send("parallel-blocked", message="something the screening model refuses", request_id="r-2")
+    (frame,) = connections.frames["parallel-blocked"]
+    assert frame["type"] == "error" and frame["error"]["code"] == "prompt_blocked"
+    assert secret not in json.dumps(connections.frames)
