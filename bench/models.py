@@ -37,6 +37,9 @@ class ModelScript:
 
     screen_delay: float = 0.0
     chat_delay: float = 0.0
+    chat_first_token: float = 0.0  # ConverseStream: seconds to the first text, then this many tokens a second
+    chat_tokens_per_second: float = 0.0
+    reply: str = REPLY
     usage: list[tuple[str, int, int]] = field(default_factory=list)  # (model id, input, output) per call
     prompt_caching: int = 0  # calls whose request carried a cachePoint block
 
@@ -50,8 +53,9 @@ class ModelScript:
             )
             output, answer.delay = VERDICT_OUTPUT_TOKENS, self.screen_delay
         else:
-            answer, output = text_answer(REPLY), tokens(REPLY)
+            answer, output = text_answer(self.reply), tokens(self.reply)
             answer.delay = self.chat_delay
+            answer.first_token_delay, answer.tokens_per_second = self.chat_first_token, self.chat_tokens_per_second
         input_tokens = tokens(prompt_text(call.body))
         answer.body["usage"] = {
             "inputTokens": input_tokens,

@@ -1,6 +1,6 @@
 """The results table: one row per measurement, every goal marked met, NOT MET or n/a."""
 
-from bench import cold, latency, warm
+from bench import cold, latency, streaming, warm
 from bench.stats import median
 
 Row = tuple[str, str, str, str]  # benchmark, measured, goal, status
@@ -86,6 +86,44 @@ def cost_rows(result: dict) -> list[Row]:
         ("4 cost, dollars", f"${result['total_dollars']} ({_dollars(result['dollars'])})", "info", "info"),
         ("4 cost, prompt caching", f"{result['prompt_caching_requests']} requests with cachePoint", "info", "info"),
     ]
+
+
+def streaming_rows(result: dict, cost: dict | None = None) -> list[Row]:
+    screen, first_token, ttft = result["screen_delay_ms"], result["first_token_ms"], result["first_text_ms"]
+    goals = {
+        "sequential": screen + first_token + streaming.SLACK_MS["sequential"],
+        "parallel": max(screen, first_token) + streaming.SLACK_MS["parallel"],
+        "hit": first_token + streaming.SLACK_MS["hit"],
+    }
+    rows = [
+        (f"6 first text, {name}", f"{ttft[name]:.0f} ms", f"<= {goal:.0f} ms", status(ttft[name] <= goal))
+        for name, goal in goals.items()
+    ]
+    long = result["long_reply"]
+    calls = f"{long['calls']} calls for {long['tokens']} tokens in {long['seconds']} s = {long['calls_per_second']}/s"
+    rows.append(
+        (
+            "6 frames, 1,000-token reply",
+            calls,
+            f"<= {streaming.MAX_CALLS_PER_SECOND}/s",
+            status(
+                long["calls_per_second"] is not None and long["calls_per_second"] <= streaming.MAX_CALLS_PER_SECOND
+            ),
+        )
+    )
+    sizes = f"median {long['median_delta_chars']} chars, smallest {long['smallest_delta_chars']} (last excluded)"
+    rows.append(("6 frames, delta size", sizes, "info", "info"))
+    c = result["cost_per_1000"]
+    transport = c["websocket_messages_usd"] + c["connection_minutes_usd"] + c["lambda_usd"]
+    detail = (
+        f"${transport:.4f}: {c['websocket_messages']} WS messages ${c['websocket_messages_usd']}, "
+        f"{c['connection_minutes']} conn-min ${c['connection_minutes_usd']}, Lambda ${c['lambda_usd']}"
+    )
+    rows.append(("6 cost/1,000 msgs, transport", detail, "info", "info"))
+    if cost is not None:
+        total = transport + cost["total_dollars"] * 1000 / cost["messages"]
+        rows.append(("6 cost/1,000 msgs, with models", f"${total:.2f} (models: benchmark 4's trace)", "info", "info"))
+    return rows
 
 
 def artifact_rows(result: dict) -> list[Row]:

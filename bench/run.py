@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import artifact, cold, cost, latency, report, warm
+from bench import artifact, cold, cost, latency, report, streaming, warm
 from bench.servers import world
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -35,7 +35,8 @@ def measure() -> dict:
     results: dict = {"machine": machine()}
     started = time.perf_counter()
     with world() as bench_world, artifact.unzipped() as artifact_dir:
-        for name, benchmark in [("cold_start", cold), ("warm", warm), ("latency", latency), ("cost", cost)]:
+        benchmarks = [("cold_start", cold), ("warm", warm), ("latency", latency), ("cost", cost)]
+        for name, benchmark in [*benchmarks, ("streaming", streaming)]:
             _progress(f"running {name} ...")
             extra = {"artifact_dir": artifact_dir} if benchmark is cold else {}
             phase_started = time.perf_counter()
@@ -52,6 +53,7 @@ def rows(results: dict) -> list[report.Row]:
         *report.warm_rows(results["warm"]),
         *report.latency_rows(results["latency"]),
         *report.cost_rows(results["cost"]),
+        *report.streaming_rows(results["streaming"], results["cost"]),
         *report.artifact_rows(results["artifact"]),
     ]
 

@@ -84,9 +84,14 @@ def socket_disconnect(event: dict[str, Any]) -> dict[str, Any]:
 
 def socket_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Handle one client frame: a chat message answered as frames; anything unreadable gets `invalid_request`."""
-    connection = Connection(event)
     request_id = getattr(context, "aws_request_id", None) or event["requestContext"].get("requestId", "")
     with observability.request_record(request_id=request_id, transport="websocket") as record:
+        try:
+            connection = Connection(event)
+        except Exception as exc:  # no way to answer the client: log it, and tell API Gateway the invocation failed
+            observability.record_error(_application_error(exc))
+            record["status"] = 500
+            return {"statusCode": 500}
         frame = _parse(event.get("body"))
         chat_request_id = frame.get("request_id") if isinstance(frame.get("request_id"), str) else None
         try:

@@ -178,10 +178,11 @@ def _released_text(feed: "ReplyFeed", gate: ReplyGate, deadline: float | None) -
     """
     interval = settings.STREAM_FRAME_SECONDS
     last_frame: float | None = None
+    checked = 0  # how much text the last release looked at: a held tail alone never wakes the loop again
     while True:
         now = time.monotonic()
         due = [deadline] if deadline is not None else []
-        if gate.pending and last_frame is not None:
+        if last_frame is not None and len(gate.text) > checked:
             due.append(last_frame + interval)
         piece = feed.next(timeout=max(0.0, min(due) - now) if due else None)
         if piece is ReplyFeed.END:
@@ -199,6 +200,7 @@ def _released_text(feed: "ReplyFeed", gate: ReplyGate, deadline: float | None) -
             return
         now = time.monotonic()
         if last_frame is None or now - last_frame >= interval:
+            checked = len(gate.text)
             if released := gate.release():
                 last_frame = now
                 observability.record_first_text()

@@ -21,6 +21,7 @@ from pathlib import Path
 KEEP_SERVICES = {
     "bedrock",  # ChatBedrockConverse also builds a control-plane client
     "bedrock-runtime",
+    "apigatewaymanagementapi",  # streamed replies: frames posted to WebSocket clients
     "dynamodb",
     "dynamodbstreams",
     "logs",

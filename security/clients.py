@@ -27,8 +27,8 @@ class ModelVerdict:
 class ScreeningModel(Protocol):
     model_id: str
 
-    def classify(self, normalised: str) -> ModelVerdict:
-        """Return the verdict on `normalised`; raise ScreeningUnavailable if there is none to trust."""
+    def classify(self, text: str) -> ModelVerdict:
+        """Return the verdict on the screened `text`; raise ScreeningUnavailable if there is none to trust."""
         ...
 
 
@@ -48,9 +48,9 @@ def parse_verdict(answer: Any) -> ModelVerdict:
     return ModelVerdict(verdict=verdict, category=category, reason=reason[:500])
 
 
-def screening_message(normalised: str) -> str:
+def screening_message(text: str) -> str:
     """Return the user turn: the message as a JSON string, so it reads as data with clear bounds."""
-    return "Classify this message (a JSON string):\n" + json.dumps({"message": normalised}, ensure_ascii=False)
+    return "Classify this message (a JSON string):\n" + json.dumps({"message": text}, ensure_ascii=False)
 
 
 class BedrockScreeningModel:
@@ -68,8 +68,8 @@ class BedrockScreeningModel:
         )
         self._llm = llm.bind_tools([VERDICT_TOOL], tool_choice="record_verdict")
 
-    def classify(self, normalised: str) -> ModelVerdict:
-        messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(normalised))]
+    def classify(self, text: str) -> ModelVerdict:
+        messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(text))]
         try:
             answer = self._llm.invoke(messages)
         except Exception as exc:  # botocore, network and langchain errors alike: fail closed
@@ -96,9 +96,9 @@ class OfflineScreeningModel:
 
     model_id = "offline-screen"
 
-    def classify(self, normalised: str) -> ModelVerdict:
+    def classify(self, text: str) -> ModelVerdict:
         for category, pattern in _OFFLINE_PATTERNS:
-            if re.search(pattern, normalised):
+            if re.search(pattern, text, flags=re.IGNORECASE):
                 return ModelVerdict("malicious", category, "Matched a known attack phrasing (offline screening).")
         return ModelVerdict("safe", "none", "No known attack phrasing (offline screening).")
 

@@ -18,12 +18,11 @@ from security.clients import ModelVerdict, screening_model, screening_model_id
 from security.exceptions import ModerationUnavailable, PromptBlocked, ReplyWithheld
 from security.models import BlockedPrompt
 from security.policy import (
-    clean,
-    normalise,
     pin_key,
     policy_version,
     releasable_end,
     reply_leak,
+    screened_text,
     text_hash,
     verdict_key,
 )
@@ -66,16 +65,14 @@ class PromptLookup:
     """A message prepared for screening, with the intent cache's verdict on it if there is one."""
 
     raw: str
-    text: str  # what the models see: NFKC, no invisible characters, trimmed
-    normalised: str  # what a verdict is about
+    text: str  # the screened text: what a verdict is about and all the models see (security.policy)
     cached: ScreeningResult | None
 
 
 def prompt_lookup(*, text: str) -> PromptLookup:
     """Prepare `text` for screening and look up its verdict in the intent cache, without any model call."""
-    cleaned = clean(text).strip()
-    normalised = normalise(cleaned)
-    return PromptLookup(text, cleaned, normalised, _cached_verdict(cleaned, normalised))
+    screened = screened_text(text)
+    return PromptLookup(text, screened, _cached_verdict(screened))
 
 
 def prompt_screen(*, text: str, owner: str, lookup: PromptLookup | None = None) -> ScreeningResult:
@@ -85,17 +82,17 @@ def prompt_screen(*, text: str, owner: str, lookup: PromptLookup | None = None) 
     ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
     """
     lookup = lookup or prompt_lookup(text=text)
-    result = lookup.cached or _model_verdict(lookup.text, lookup.normalised)
+    result = lookup.cached or _model_verdict(lookup.text)
     observability.record(verdict=result.verdict, verdict_source=result.source, screen_model=result.model_id)
     if result.verdict == "malicious":
-        blocked_prompt_record(text=lookup.raw, normalised=lookup.normalised, result=result, owner=owner)
+        blocked_prompt_record(text=lookup.raw, screened=lookup.text, result=result, owner=owner)
         raise PromptBlocked(category=result.category)
     return result
 
 
-def _cached_verdict(text: str, normalised: str) -> ScreeningResult | None:
+def _cached_verdict(text: str) -> ScreeningResult | None:
     version = policy_version(screening_model_id())
-    keys = [pin_key(normalised), verdict_key(normalised, version=version)]
+    keys = [pin_key(text), verdict_key(text, version=version)]
     with observability.stage("cache_read"):
         found = intent_verdicts_get(keys)
     for key in keys:  # a moderator's pin wins over a model verdict
@@ -105,13 +102,13 @@ def _cached_verdict(text: str, normalised: str) -> ScreeningResult | None:
     return None
 
 
-def _model_verdict(text: str, normalised: str) -> ScreeningResult:
+def _model_verdict(text: str) -> ScreeningResult:
     model = screening_model()
     with observability.stage("screening"):
-        answer: ModelVerdict = model.classify(normalised)
+        answer: ModelVerdict = model.classify(text)
     with observability.stage("cache_write"):
         intent_verdict_put(
-            key=verdict_key(normalised, version=policy_version(model.model_id)),
+            key=verdict_key(text, version=policy_version(model.model_id)),
             verdict=answer.verdict,
             category=answer.category,
             reason=answer.reason,
@@ -122,20 +119,20 @@ def _model_verdict(text: str, normalised: str) -> ScreeningResult:
     return ScreeningResult(text, answer.verdict, answer.category, answer.reason, "model", model.model_id)
 
 
-def blocked_prompt_record(*, text: str, normalised: str, result: ScreeningResult, owner: str) -> None:
+def blocked_prompt_record(*, text: str, screened: str, result: ScreeningResult, owner: str) -> None:
     """Queue a blocked text for moderators; a repeat of a pending text bumps that row instead of adding one.
 
     The block itself never depends on this: if the database is down the attempt is logged, not queued.
     """
     try:
         with observability.stage("moderation_queue"):
-            _queue_blocked_prompt(text=text, normalised=normalised, result=result, owner=owner)
+            _queue_blocked_prompt(text=text, screened=screened, result=result, owner=owner)
     except DatabaseError as exc:
         logger.error("blocked prompt not queued: %s", exc, extra={"event": "moderation_queue_error"})
 
 
-def _queue_blocked_prompt(*, text: str, normalised: str, result: ScreeningResult, owner: str) -> None:
-    digest = text_hash(normalised)
+def _queue_blocked_prompt(*, text: str, screened: str, result: ScreeningResult, owner: str) -> None:
+    digest = text_hash(screened)
     # A text a moderator already confirmed needs no second review: its repeats are recorded as decided
     # (source "moderator") so they stay out of the pending queue; any other repeat joins the pending row.
     pinned = result.source == "moderator"
@@ -215,7 +212,7 @@ class ReplyGate:
 
 
 def _queue_withheld_reply(*, reply: str, reason: str, model_id: str, owner: str) -> None:
-    digest = text_hash(normalise(reply))
+    digest = text_hash(screened_text(reply))
     pending = BlockedPrompt.objects.filter(
         text_hash=digest, kind=BlockedPrompt.Kind.OUTPUT, status=BlockedPrompt.Status.PENDING
     )
@@ -258,11 +255,11 @@ def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBa
     The model verdict under the current policy goes too, so the text's next attempt is screened afresh
     instead of the old verdict deciding silently until its TTL runs out (up to INTENT_CACHE_TTL_SECONDS).
     """
-    normalised = normalise(blocked_prompt.text)
+    screened = screened_text(blocked_prompt.text)
     version = policy_version(screening_model_id())
     try:
-        intent_verdict_delete(pin_key(normalised))
-        intent_verdict_delete(verdict_key(normalised, version=version))
+        intent_verdict_delete(pin_key(screened))
+        intent_verdict_delete(verdict_key(screened, version=version))
     except STORAGE_ERRORS as exc:
         raise ModerationUnavailable(cause=exc) from exc
     return _record_decision(blocked_prompt, status=BlockedPrompt.Status.PENDING, reviewer=reviewer)
@@ -271,7 +268,7 @@ def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBa
 def _pin_verdict(blocked_prompt: BlockedPrompt, *, verdict: str, category: str, reason: str) -> None:
     try:
         intent_verdict_put(
-            key=pin_key(normalise(blocked_prompt.text)),
+            key=pin_key(screened_text(blocked_prompt.text)),
             verdict=verdict,
             category=category,
             reason=f"{reason} (blocked prompt #{blocked_prompt.pk})",

@@ -9,11 +9,11 @@
   const SOCKET_QUIET_TIMEOUT_MS = 100000;
   // After the socket could not connect, messages go by POST for this long before the socket is tried again.
   const SOCKET_RETRY_AFTER_MS = 60000;
-  // What a reply that is not a complete answer says about itself (anything but end_turn).
-  const STOP_NOTES = {
-    stopped: "Stopped",
-    max_tokens: "Cut off at the length limit",
-    time_limit: "Cut off at the time limit",
+  // A reply that did not end on its own (anything but end_turn) is never shown as a complete answer.
+  const CUT_REPLY_NOTES = {
+    max_tokens: "Cut off: the reply reached its length limit.",
+    time_limit: "Cut off: the reply ran out of time.",
+    stopped: "Stopped before the end.",
   };
   // The HTTP status each error code has on POST, so a socket's error is shown exactly as POST's would be.
   const ERROR_STATUS = {
@@ -440,7 +440,7 @@
     if (!stopReason || stopReason === "end_turn") return;
     message.dataset.stopReason = stopReason;
     const note = node("p", "stop-note");
-    note.append(icon("alert"), node("span", "stop-note-text", STOP_NOTES[stopReason] || "Not a complete answer"));
+    note.append(icon("alert"), node("span", "stop-reason", CUT_REPLY_NOTES[stopReason] || "Not a complete answer."));
     message.append(note);
   }
 
@@ -551,7 +551,7 @@
       }
       offerContinue(reply);
       // Live regions hear the finished reply once, never its deltas.
-      announce(`Assistant: ${content}${STOP_NOTES[stopReason] ? ` (${STOP_NOTES[stopReason]})` : ""}`);
+      announce(`Assistant: ${content}${CUT_REPLY_NOTES[stopReason] ? ` (${CUT_REPLY_NOTES[stopReason]})` : ""}`);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (view !== state.view) return;

@@ -8,7 +8,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.fakes.bedrock import text_answer, throttled
+from tests.fakes.bedrock import stream_answer, text_answer, throttled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -71,6 +71,23 @@ def test_enter_sends_and_the_reply_appears_then_a_second_turn_continues(page, be
     expect(sidebar_titles(page)).to_have_count(1)
     assert len(bedrock.calls_to(settings.BEDROCK_CHAT_MODEL_ID)) == 2
     screenshot(page, "desktop-chat")
+
+
+def test_a_reply_cut_at_max_tokens_is_marked_as_cut_also_after_reload(page, bedrock):
+    bedrock.then(
+        settings.BEDROCK_CHAT_MODEL_ID, stream_answer("The list goes on: one, two, thr", stop_reason="max_tokens")
+    )
+    open_chat(page)
+    send(page, "list everything")
+    reply = messages(page, "assistant")
+    expect(reply).to_have_count(1)
+    expect(reply.locator(".stop-reason")).to_have_text("Cut off: the reply reached its length limit.")
+    page.reload()
+    expect(messages(page, "assistant").locator(".stop-reason")).to_have_count(1)
+    send(page, "a complete one")
+    expect(messages(page, "assistant")).to_have_count(2)
+    expect(messages(page, "assistant").nth(1).locator(".stop-reason")).to_have_count(0)
+    screenshot(page, "reply-cut-at-max-tokens")
 
 
 def test_shift_enter_adds_a_line_and_send_waits_for_the_pending_reply(page, bedrock):

@@ -125,7 +125,8 @@ def test_reply_appears_as_it_is_written_as_markdown_and_is_announced_once_finish
     expect(assistant(page).locator("li")).to_have_count(8)
     expect(assistant(page)).not_to_have_attribute("data-state", "streaming")
     expect(assistant(page).locator(".message-body > p").last).to_have_text("That is all.")
-    assert page.evaluate("() => window.__first.isConnected && window.__first.textContent") == "Here is the plan, written slowly."
+    first = page.evaluate("() => window.__first.isConnected && window.__first.textContent")
+    assert first == "Here is the plan, written slowly."
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
     expect(assistant(page).locator(".stop-note")).to_have_count(0)  # a complete answer has no note
     page.wait_for_function("() => window.__announced.length > 0")
@@ -145,7 +146,7 @@ def test_stop_keeps_what_was_written_as_stopped_and_continue_sends_continue(page
     page.get_by_role("button", name="Stop").click()
 
     note = assistant(page).locator(".stop-note")
-    expect(note).to_contain_text("Stopped")
+    expect(note).to_contain_text("Stopped before the end.")
     expect(note.get_by_role("button", name="Continue")).to_be_visible()
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
     expect(page.get_by_role("textbox", name="Message")).to_be_enabled()
@@ -153,7 +154,7 @@ def test_stop_keeps_what_was_written_as_stopped_and_continue_sends_continue(page
     assert 0 < len(shown) < len(PLAIN_REPLY) and PLAIN_REPLY.startswith(shown)
     page.wait_for_function("() => window.__announced.length > 0")
     announced = page.evaluate("() => window.__announced")
-    assert len(announced) == 1 and announced[0].endswith("(Stopped)")
+    assert len(announced) == 1 and announced[0].endswith("(Stopped before the end.)")
     screenshot(page, "stream-stopped")
 
     # The server noticed the close at its next send and stored what it had sent, as stopped.
@@ -166,7 +167,7 @@ def test_stop_keeps_what_was_written_as_stopped_and_continue_sends_continue(page
 
     # History says so too: reopened, the stopped reply still offers to continue.
     page.reload()
-    expect(assistant(page).locator(".stop-note")).to_contain_text("Stopped")
+    expect(assistant(page).locator(".stop-note")).to_contain_text("Stopped before the end.")
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("#thread .message[data-role='user']")).to_have_text(["Write slowly", "continue"])
     expect(assistant(page).last).to_have_text("Echo: continue")
@@ -180,10 +181,10 @@ def test_reply_cut_at_max_tokens_says_so_and_offers_continue(page, streaming, be
     open_chat(page)
     send(page, "Write a lot")
     note = assistant(page).locator(".stop-note")
-    expect(note).to_contain_text("Cut off at the length limit")
+    expect(note).to_contain_text("Cut off: the reply reached its length limit.")
     note.get_by_role("button", name="Continue").click()
     expect(assistant(page).last).to_have_text("Echo: continue")
-    expect(assistant(page).first.locator(".stop-note")).to_contain_text("Cut off at the length limit")
+    expect(assistant(page).first.locator(".stop-note")).to_contain_text("Cut off: the reply reached its length limit.")
 
 
 def test_post_reply_cut_at_max_tokens_says_so_and_offers_continue(page, bedrock, settings):
@@ -192,7 +193,7 @@ def test_post_reply_cut_at_max_tokens_says_so_and_offers_continue(page, bedrock,
     posts = chat_posts(page)
     open_chat(page)
     send(page, "Write a lot")
-    expect(assistant(page).locator(".stop-note")).to_contain_text("Cut off at the length limit")
+    expect(assistant(page).locator(".stop-note")).to_contain_text("Cut off: the reply reached its length limit.")
     page.get_by_role("button", name="Continue").click()
     expect(assistant(page).last).to_have_text("Echo: continue")
     assert len(posts) == 2

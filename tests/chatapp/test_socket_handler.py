@@ -9,10 +9,11 @@ from django.conf import settings
 
 from chatapp.sockets import socket_message
 from chatapp.tickets import socket_ticket_issue
-from tests.fakes.bedrock import stream_answer
+from tests.fakes.bedrock import stream_answer, verdict_answer
 from tests.fakes.connections import FakeConnections, websocket_event
 
 CHAT = settings.BEDROCK_CHAT_MODEL_ID
+SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 OWNER = "session:socket-handler-test"
 REPLY = " ".join(f"Line {n} of a reply written a little at a time." for n in range(10))
 
@@ -138,3 +139,24 @@ def test_error_frames_carry_the_request_id_and_the_retry_delay(connections, bedr
         },
     }
     assert stored_pairs() == []
+
+
+def test_parallel_screening_sends_nothing_of_a_speculative_reply_before_the_verdict(
+    connections, bedrock, settings, db
+):
+    settings.SCREENING_MODE = "parallel"
+    held_safe = verdict_answer("safe")
+    held_safe.after_call_to = CHAT  # the verdict comes only once the reply has started
+    bedrock.then(SCREEN, held_safe)
+    bedrock.then(CHAT, stream_answer(REPLY, tokens_per_second=400))
+    send("parallel-safe")
+    frames = connections.frames["parallel-safe"]
+    assert frames[0]["type"] == "accepted" and delivered_text(frames) == REPLY
+
+    secret = "A speculative reply that must never reach the client."
+    bedrock.then(CHAT, stream_answer(secret, tokens_per_second=400))
+    bedrock.then(SCREEN, verdict_answer("malicious", "jailbreak", "fake"))
+    send("parallel-blocked", message="something the screening model refuses", request_id="r-2")
+    (frame,) = connections.frames["parallel-blocked"]
+    assert frame["type"] == "error" and frame["error"]["code"] == "prompt_blocked"
+    assert secret not in json.dumps(connections.frames)

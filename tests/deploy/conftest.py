@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.support import PROJECT, LambdaProcess, MotoServer, lambda_environment, save_python_settings
+from tests.fakes.connections import FakeConnections
+
+WEBSOCKET_URL = "wss://wsapi123.execute-api.us-east-1.amazonaws.com/dev"
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +19,19 @@ def moto_server() -> Iterator[MotoServer]:
     server = MotoServer()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def management_api() -> Iterator[FakeConnections]:
+    """The WebSocket API's @connections, where the handler posts its frames."""
+    server = FakeConnections().start()
+    yield server
+    server.stop()
+
+
+def websocket_environment(management_api: FakeConnections) -> dict[str, str]:
+    """What a stage with streaming on adds to the container's environment (see DEPLOY.md)."""
+    return {"WEBSOCKET_URL": WEBSOCKET_URL, "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": management_api.url}
 
 
 @pytest.fixture(scope="session")
@@ -41,13 +57,17 @@ def start_lambda(*, app_root: Path, settings_dir: Path, handler_module: str, env
 
 
 @pytest.fixture(scope="module")
-def source_lambda(moto_server, bedrock_url, tmp_path_factory) -> Iterator[LambdaProcess]:
+def source_lambda(moto_server, bedrock_url, management_api, tmp_path_factory) -> Iterator[LambdaProcess]:
     """A warm container running the source tree with the zappa_settings.py Zappa generates for `dev`."""
     workdir = tmp_path_factory.mktemp("lambda-source")
     settings_dir = save_python_settings("dev", workdir / "settings")
     collect_static()
     env = lambda_environment(
-        dynamodb_url=moto_server.url, bedrock_url=bedrock_url, workdir=workdir, CUSTOM_DOMAIN="chat.example.com"
+        dynamodb_url=moto_server.url,
+        bedrock_url=bedrock_url,
+        workdir=workdir,
+        CUSTOM_DOMAIN="chat.example.com",
+        **websocket_environment(management_api),
     )
     process = start_lambda(app_root=PROJECT, settings_dir=settings_dir, handler_module="zappa.handler", env=env)
     yield process

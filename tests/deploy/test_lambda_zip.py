@@ -1,27 +1,31 @@
 """The artifact itself: `make package STAGE=dev` builds dist/dev.zip, and the zip alone serves a chat."""
 
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import start_lambda
+from tests.deploy.conftest import start_lambda, websocket_environment
 from tests.deploy.support import LambdaClient, LambdaProcess, lambda_environment
-from tests.fakes.bedrock import MALICIOUS_MARKER
+from tests.deploy.test_lambda_websocket import socket_chat
+from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
 
 pytestmark = pytest.mark.slow
 MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def zip_lambda(dev_zip, moto_server, bedrock_url, tmp_path_factory) -> Iterator[LambdaProcess]:
+def zip_lambda(dev_zip, moto_server, bedrock_url, management_api, tmp_path_factory) -> Iterator[LambdaProcess]:
     """A container that runs the unpacked zip with no site-packages at all: only the zip can be imported."""
     task = tmp_path_factory.mktemp("var-task")
     with zipfile.ZipFile(dev_zip) as archive:
         archive.extractall(task)
     workdir = tmp_path_factory.mktemp("lambda-zip")
-    env = lambda_environment(dynamodb_url=moto_server.url, bedrock_url=bedrock_url, workdir=workdir)
+    env = lambda_environment(
+        dynamodb_url=moto_server.url, bedrock_url=bedrock_url, workdir=workdir, **websocket_environment(management_api)
+    )
     process = start_lambda(app_root=task, settings_dir=task, handler_module="handler", env=env)
     process.task = task
     yield process
@@ -43,8 +47,9 @@ def test_zip_fits_lambda_and_holds_no_dev_tools_or_numpy(dev_zip):
 def test_zip_ships_bytecode_for_every_module(dev_zip):
     with zipfile.ZipFile(dev_zip) as archive:
         names = set(archive.namelist())
-    assert "django/db/models/__pycache__/base.cpython-311.pyc" in names
-    assert "chatapp/__pycache__/services.cpython-311.pyc" in names
+    tag = sys.implementation.cache_tag  # the zip's Python is this one: the runtime's (zappa_settings.json)
+    assert f"django/db/models/__pycache__/base.{tag}.pyc" in names
+    assert f"chatapp/__pycache__/services.{tag}.pyc" in names
 
 
 def test_zip_handler_is_the_one_inside_the_zip(zip_lambda):
@@ -69,3 +74,11 @@ def test_zip_serves_the_page_and_admin_css_under_the_stage(zip_lambda):
     css = client.get("/static/admin/css/base.css")
     assert css.status == 200
     assert css.headers["content-type"].startswith("text/css")
+
+
+def test_zip_streams_a_reply_over_the_websocket_through_handler_lambda_handler(zip_lambda, bedrock, management_api):
+    reply = "Streamed from the zip, in several pieces, through handler.lambda_handler."
+    bedrock.then("us.anthropic.claude-sonnet-4-5-20250929-v1:0", stream_answer(reply, tokens_per_second=100))
+    frames = socket_chat(zip_lambda, management_api, "zip-connection", "Stream from the zip")
+    assert [frames[0]["type"], frames[-1]["type"]] == ["accepted", "done"]
+    assert "".join(f["text"] for f in frames if f["type"] == "delta") == reply == frames[-1]["message"]["content"]

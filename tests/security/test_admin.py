@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from security.models import BlockedPrompt
-from security.policy import normalise, pin_key
+from security.policy import pin_key, screened_text
 from security.repositories import IntentVerdict, intent_verdicts_get
 from tests.security.conftest import INJECTION, blocked_prompt_make
 
@@ -29,7 +29,7 @@ def decide_url(blocked: BlockedPrompt) -> str:
 
 
 def pin_of(blocked: BlockedPrompt) -> IntentVerdict | None:
-    key = pin_key(normalise(blocked.text))
+    key = pin_key(screened_text(blocked.text))
     return intent_verdicts_get([key]).get(key)
 
 
@@ -91,7 +91,9 @@ def test_changelist_searches_text_and_reason(moderated):
 
 def test_detail_shows_the_evidence_escaped_and_read_only(moderated):
     blocked = blocked_prompt_make("<script>alert('x')</script>\nsecond line", owner_hash="feedfacecafebeef")
-    twin = blocked_prompt_make("<SCRIPT>alert('x')</SCRIPT> second line", status="confirmed")
+    # the same text once cleaned
+    twin = blocked_prompt_make("<script>alert('x')</script>\nsecond line\u200b ", status="confirmed")
+    blocked_prompt_make("<SCRIPT>alert('x')</SCRIPT>\nsecond line")  # another text: another group
     page = moderated.get(detail_url(blocked))
     assert page.status_code == 200
     html = page.content.decode()

@@ -1,0 +1,60 @@
+"""The WebSocket API's events through Zappa's real LambdaHandler (websocket_handler_module from zappa_settings.json),
+with the frames going to a Management API on a local endpoint."""
+
+import json
+import uuid
+from typing import Any
+
+from tests.deploy.support import LambdaClient, LambdaProcess
+from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
+from tests.fakes.connections import FakeConnections, websocket_event
+
+CHAT_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def socket_chat(
+    process: LambdaProcess, management_api: FakeConnections, connection_id: str, message: str, **fields: Any
+) -> list[dict[str, Any]]:
+    """Connect, send one chat frame and disconnect, as API Gateway invokes the function; return the frames sent."""
+    ticket = LambdaClient(process).get("/api/v1/session").json()["websocket"]["ticket"]
+    assert process.invoke(websocket_event("CONNECT", connection_id=connection_id))[0] == {"statusCode": 200}
+    frame = {"action": "chat", "ticket": ticket, "message": message, "request_id": str(uuid.uuid4()), **fields}
+    body = json.dumps(frame)
+    answer, process.last_logs = process.invoke(websocket_event("MESSAGE", connection_id=connection_id, body=body))
+    assert answer == {"statusCode": 200}
+    assert process.invoke(websocket_event("DISCONNECT", connection_id=connection_id))[0] == {"statusCode": 200}
+    return management_api.frames[connection_id]
+
+
+def test_session_offers_the_stages_websocket_with_a_ticket(source_lambda):
+    websocket = LambdaClient(source_lambda).get("/api/v1/session").json()["websocket"]
+    assert websocket["url"] == "wss://wsapi123.execute-api.us-east-1.amazonaws.com/dev" and websocket["ticket"]
+
+
+def test_message_event_streams_frames_through_the_management_api(source_lambda, bedrock, management_api):
+    reply = "A reply in several frames, sent long after the event arrived."
+    bedrock.then(CHAT_MODEL, stream_answer(reply, tokens_per_second=100))
+    frames = socket_chat(source_lambda, management_api, "conn-stream", "Hello over the socket")
+    assert frames[0]["type"] == "accepted" and frames[0]["screening"]["verdict"] == "safe"
+    assert {f["type"] for f in frames[1:-1]} == {"delta"}
+    done = frames[-1]
+    assert done["type"] == "done" and done["message"]["content"] == reply == "".join(f["text"] for f in frames[1:-1])
+    assert done["message"]["stop_reason"] == "end_turn"
+    (line,) = [json.loads(x) for x in source_lambda.last_logs if '"chat_request"' in x]
+    assert line["transport"] == "websocket" and line["frames_sent"] == len(frames)
+    assert line["stop_reason"] == "end_turn" and "first_text" in line["timings_ms"]
+    assert "TimeToFirstText" in line  # the stage emits EMF metrics on Lambda
+
+
+def test_blocked_message_event_is_an_error_frame(source_lambda, bedrock, management_api):
+    frames = socket_chat(source_lambda, management_api, "conn-blocked", f"{MALICIOUS_MARKER}, socket")
+    assert [frame["type"] for frame in frames] == ["error"]
+    assert frames[0]["error"]["code"] == "prompt_blocked"
+    assert bedrock.calls_to(CHAT_MODEL) == []
+
+
+def test_unreadable_message_event_is_invalid_request(source_lambda, management_api):
+    source_lambda.invoke(websocket_event("MESSAGE", connection_id="conn-garbage", body="{not json"))
+    (frame,) = management_api.frames["conn-garbage"]
+    assert frame["type"] == "error" and frame["request_id"] is None
+    assert frame["error"]["code"] == "invalid_request"
