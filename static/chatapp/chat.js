@@ -503,7 +503,7 @@
   // message sent now would land above it). "sending": a reply is awaited. "streaming": a reply is being written
   // over the socket, and Stop takes the place of Send.
   function setBusy(mode) {
-    const stopHadFocus = document.activeElement === el.stop;
+    const focused = document.activeElement;
     state.busy = mode;
     state.pending = mode !== null;
     el.stop.hidden = mode !== "streaming";
@@ -511,7 +511,9 @@
     if (mode === "loading") el.thread.setAttribute("aria-busy", "true");
     else el.thread.removeAttribute("aria-busy");
     updateComposer();
-    if (stopHadFocus && el.stop.hidden) el.message.focus();
+    // Focus on a button that just went away moves to the one in its place (Send → Stop) or to the message box.
+    if (focused === el.send && el.send.hidden) el.stop.focus();
+    if (focused === el.stop && el.stop.hidden) el.message.focus();
   }
 
   function showConversation(conversationId) {

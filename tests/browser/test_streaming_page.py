@@ -245,9 +245,12 @@ def test_a_socket_closed_while_idle_is_reopened_on_the_next_message(page, stream
     open_chat(page)
     send(page, "first")
     expect(assistant(page)).to_have_text(["Echo: first"])
-    routes[0].close(code=1001, reason="Going away")  # API Gateway's 10-minute idle close
     send(page, "second")
     expect(assistant(page)).to_have_text(["Echo: first", "Echo: second"])
+    assert len(routes) == 1, "an open socket carries the next message"
+    routes[0].close(code=1001, reason="Going away")  # API Gateway's 10-minute idle close
+    send(page, "third")
+    expect(assistant(page)).to_have_text(["Echo: first", "Echo: second", "Echo: third"])
     assert len(routes) == 2
     expect(page.locator("#thread .notice")).to_have_count(0)
 
@@ -310,3 +313,16 @@ def test_the_thread_is_reachable_by_keyboard_and_named(page, streaming):
     expect(page.get_by_role("region", name="Conversation")).to_be_visible()
     thread.focus()
     expect(thread).to_be_focused()
+
+
+def test_stop_by_keyboard_returns_focus_to_the_message_box(page, streaming, bedrock):
+    bedrock.then(CHAT, stream_answer(PLAIN_REPLY, tokens_per_second=15))
+    open_chat(page)
+    send(page, "Write slowly")
+    wait_for_partial_text(page)
+    page.keyboard.press("Tab")
+    stop = page.get_by_role("button", name="Stop")
+    expect(stop).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(assistant(page).locator(".stop-note")).to_contain_text("Stopped before the end.")
+    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
