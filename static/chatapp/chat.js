@@ -9,6 +9,8 @@
   const SOCKET_QUIET_TIMEOUT_MS = 100000;
   // After the socket could not connect, messages go by POST for this long before the socket is tried again.
   const SOCKET_RETRY_AFTER_MS = 60000;
+  // How long the next message waits for a stopped reply to be stored (the server stores it at its next send).
+  const STOP_SETTLE_MS = 5000;
   // A reply that did not end on its own (anything but end_turn) is never shown as a complete answer.
   const CUT_REPLY_NOTES = {
     max_tokens: "Cut off: the reply reached its length limit.",
@@ -67,6 +69,7 @@
     socket: null, // the open WebSocket, made on the first message and again after any close
     socketRetryAt: 0,
     stream: null, // the socket reply the page is showing
+    stopped: null, // {conversationId, text} of a reply stopped here and maybe not stored yet
     follow: true, // the thread follows a growing reply until the reader scrolls up
     // Bumped whenever the thread shows something else, so late answers for the old view are dropped.
     view: 0,
@@ -531,6 +534,7 @@
     let reply = null; // the reply's article, once the socket has delivered some of its text
     try {
       await state.session.catch(() => null);
+      await stoppedReplyStored();
       let data = useSocket() ? await streamReply(text, requestId, view, (element) => (reply = element)) : null;
       if (data === null) {
         const body = { message: text, conversation_id: state.conversationId, request_id: requestId };
@@ -644,14 +648,13 @@
 
   function streamOver(socket, text, requestId, onReply) {
     return new Promise((resolve, reject) => {
-      const stream = { socket, requestId, text: "", accepted: false, stopped: false, element: null };
-      let conversationId = state.conversationId;
+      const stream = { socket, requestId, conversationId: state.conversationId, text: "", accepted: false };
       let ticketRetried = false;
       let renderRequest = 0;
       let quietTimer = 0;
       const send = () => {
         const frame = { action: "chat", ticket: state.websocket.ticket, message: text, request_id: requestId };
-        socket.send(JSON.stringify({ ...frame, conversation_id: conversationId }));
+        socket.send(JSON.stringify({ ...frame, conversation_id: stream.conversationId }));
       };
       const end = (settle, value) => {
         if (state.stream !== stream) return;
@@ -676,7 +679,7 @@
         if (frame.type === "accepted") {
           // A new conversation exists once its reply is stored: the page takes it on at done (or a stop).
           stream.accepted = true;
-          conversationId = frame.conversation_id;
+          stream.conversationId = frame.conversation_id;
         } else if (frame.type === "delta") {
           if (!stream.element) {
             hideTyping();
@@ -705,8 +708,10 @@
       };
       // The server stores what it sent before a close as a stopped reply, and nothing when it sent nothing.
       stream.onClose = () => {
-        if (stream.text) {
-          end(resolve, { conversation_id: conversationId, message: { content: stream.text, stop_reason: "stopped" } });
+        if (stream.text && state.stream === stream) {
+          state.stopped = { conversationId: stream.conversationId, text: stream.text };
+          const message = { content: stream.text, stop_reason: "stopped" };
+          end(resolve, { conversation_id: stream.conversationId, message });
         } else if (stream.stopped) {
           end(reject, new ApiError(0, "stopped", "The reply was stopped before it began, so nothing was saved.", 0));
         } else if (!stream.accepted) {
@@ -730,6 +735,26 @@
     stream.stopped = true;
     stream.socket.close();
     stream.onClose(); // at once, not after the closing handshake
+  }
+
+  // The server stores a stopped reply when it notices the close, at its next send. A message sent before then
+  // would be answered without that reply in its history (or refused: a new conversation is not stored yet), so
+  // it waits, a few seconds at most, until the conversation ends with the stopped reply.
+  async function stoppedReplyStored() {
+    const stopped = state.stopped;
+    state.stopped = null;
+    if (!stopped || stopped.conversationId !== state.conversationId) return;
+    const url = `${urls.conversations}/${encodeURIComponent(stopped.conversationId)}`;
+    for (const deadline = Date.now() + STOP_SETTLE_MS; Date.now() < deadline; ) {
+      try {
+        const { messages } = await request("GET", url);
+        const last = messages[messages.length - 1];
+        if (last?.role === "assistant" && last.content.startsWith(stopped.text)) return;
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 404) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   function showFailure(error, text, userMessage, requestId) {

@@ -81,7 +81,9 @@ def wait_for_partial_text(page, minimum: int = 40) -> str:
 
 
 def stored_messages(page, conversation_id: str) -> list[dict]:
-    return page.request.get(f"/api/v1/conversations/{conversation_id}").json()["messages"]
+    """Return the conversation's stored messages; none while it is not stored yet (404)."""
+    response = page.request.get(f"/api/v1/conversations/{conversation_id}")
+    return [] if response.status == 404 else response.json()["messages"]
 
 
 def conversation_id_of(page) -> str:
@@ -138,11 +140,12 @@ def test_reply_appears_as_it_is_written_as_markdown_and_is_announced_once_finish
 
 
 def test_stop_keeps_what_was_written_as_stopped_and_continue_sends_continue(page, streaming, bedrock):
-    bedrock.then(CHAT, stream_answer(PLAIN_REPLY, tokens_per_second=15))
+    # Slow enough that the server notices the close a while after it (at its next send, up to a second later).
+    bedrock.then(CHAT, stream_answer(PLAIN_REPLY, tokens_per_second=1))
     opened = sockets_opened(page)
     open_chat(page)
     send(page, "Write slowly")
-    wait_for_partial_text(page)
+    wait_for_partial_text(page, minimum=8)
     page.get_by_role("button", name="Stop").click()
 
     note = assistant(page).locator(".stop-note")
@@ -157,29 +160,37 @@ def test_stop_keeps_what_was_written_as_stopped_and_continue_sends_continue(page
     assert len(announced) == 1 and announced[0].endswith("(Stopped before the end.)")
     screenshot(page, "stream-stopped")
 
-    # The server noticed the close at its next send and stored what it had sent, as stopped.
-    conversation_id = conversation_id_of(page)
-    deadline = time.monotonic() + 10
-    while len(stored := stored_messages(page, conversation_id)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert stored[1]["stop_reason"] == "stopped"
-    assert stored[1]["content"].startswith(shown) and PLAIN_REPLY.startswith(stored[1]["content"])
-
-    # History says so too: reopened, the stopped reply still offers to continue.
-    page.reload()
-    expect(assistant(page).locator(".stop-note")).to_contain_text("Stopped before the end.")
-    page.get_by_role("button", name="Continue").click()
+    # At once, before the server has necessarily noticed the close: the page waits for the stopped reply to be
+    # stored, so "continue" is answered in the same conversation with that reply in its history.
+    note.get_by_role("button", name="Continue").click()
     expect(page.locator("#thread .message[data-role='user']")).to_have_text(["Write slowly", "continue"])
     expect(assistant(page).last).to_have_text("Echo: continue")
     expect(page.get_by_role("button", name="Continue")).to_have_count(0)
-    assert bedrock.calls_to(CHAT)[-1].last_user_text == "continue"
+    expect(assistant(page).first.locator(".stop-note")).to_contain_text("Stopped before the end.")
+    call = bedrock.calls_to(CHAT)[-1]
+    assert call.last_user_text == "continue"
+    history = [(m["role"], "".join(block.get("text", "") for block in m["content"])) for m in call.body["messages"]]
+    assert history[0] == ("user", "Write slowly") and history[1][0] == "assistant"
+    assert history[1][1].startswith(shown)
     assert len(opened) == 2, "the next message after a stop opens a new socket"
+
+    stored = stored_messages(page, conversation_id_of(page))
+    assert [(m["role"], m.get("stop_reason")) for m in stored] == [
+        ("user", None),
+        ("assistant", "stopped"),
+        ("user", None),
+        ("assistant", "end_turn"),
+    ]
+    assert stored[1]["content"].startswith(shown) and PLAIN_REPLY.startswith(stored[1]["content"])
 
 
 def test_reply_cut_at_max_tokens_says_so_and_offers_continue(page, streaming, bedrock):
     bedrock.then(CHAT, stream_answer("A reply that ran out of", stop_reason="max_tokens"))
     open_chat(page)
     send(page, "Write a lot")
+    expect(assistant(page).locator(".stop-note")).to_contain_text("Cut off: the reply reached its length limit.")
+    # History says so too: reopened, the cut reply still offers to go on.
+    page.reload()
     note = assistant(page).locator(".stop-note")
     expect(note).to_contain_text("Cut off: the reply reached its length limit.")
     note.get_by_role("button", name="Continue").click()
