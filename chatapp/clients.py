@@ -25,14 +25,6 @@ def chat_system_prompt() -> str:
 STOP_REASONS = {"max_tokens": "max_tokens"}
 
 
-@dataclass(frozen=True)
-class Reply:
-    content: str
-    model_id: str
-    usage: dict[str, int]
-    stop_reason: str = "end_turn"
-
-
 @dataclass
 class ReplyEnd:
     """How a streamed reply ended: the contract's stop_reason and the model's token usage."""

@@ -18,10 +18,17 @@ from rest_framework import serializers
 
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.repositories import Message
-from chatapp.streaming import Accepted, ChatEvent, ClientGone, Delta, conversation_reply_events
+from chatapp.streaming import (
+    Accepted,
+    ChatEvent,
+    ClientGone,
+    Delta,
+    conversation_reply_events,
+    prompt_lookup_start,
+)
 from chatapp.throttling import chat_rate_limits_check
-from chatapp.tickets import socket_ticket_owner
-from core import observability
+from chatapp.tickets import socket_ticket_id, socket_ticket_owner
+from core import concurrency, observability
 from core.aws import chat_request_worst_case, connections_client
 from core.exceptions import ApplicationError, InvalidRequest, as_application_error
 
@@ -113,7 +120,13 @@ def _chat(connection: Connection, frame: dict[str, Any], *, deadline: float | No
     if not serializer.is_valid():
         raise InvalidRequest("Some fields are not valid.", fields=serializer.errors)
     data = serializer.validated_data
-    owner = socket_ticket_owner(ticket=data["ticket"])
+    socket_ticket_id(ticket=data["ticket"])  # a forged ticket costs no read at all
+    lookup = prompt_lookup_start(text=data["message"])  # needs no owner: made while the ticket is looked up
+    try:
+        owner = socket_ticket_owner(ticket=data["ticket"])
+    except Exception:
+        concurrency.settle([lookup])  # nothing a request starts outlives it
+        raise
     observability.record(owner=observability.owner_hash(owner), chat_request_id=data["request_id"])
     if settings.LOG_MESSAGE_CONTENT:
         observability.record(message_text=data["message"])
@@ -125,6 +138,7 @@ def _chat(connection: Connection, frame: dict[str, Any], *, deadline: float | No
         request_id=data["request_id"],
         admission=lambda: chat_rate_limits_check(owner=owner, ip=connection.source_ip),
         deadline=deadline,
+        lookup=lookup,
     )
     _deliver(connection, events, data["request_id"])
 

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -69,6 +70,7 @@ def conversation_reply_events(
     request_id: str | None,
     admission: Callable[[], object] = lambda: None,
     deadline: float | None = None,
+    lookup: Future[PromptLookup] | None = None,
 ) -> Iterator[ChatEvent]:
     """Screen `text`, stream its answer and store the pair, yielding Accepted, Deltas and Done as they happen.
 
@@ -76,11 +78,12 @@ def conversation_reply_events(
     to `request_id`, the conversation's history and the intent cache; it raises to refuse, before any model
     call. An answered `request_id` replays Accepted, one Delta with the stored reply, and Done, with no model
     call. At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason
-    `time_limit`; with no text by then the model is unavailable.
+    `time_limit`; with no text by then the model is unavailable. `lookup` is the intent-cache lookup of
+    `text` when the caller started it already (it needs no owner).
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
     history = concurrency.submit(_history, owner, conversation_id) if conversation_id else None
-    lookup = concurrency.submit(prompt_lookup, text=text)
+    lookup = lookup or prompt_lookup_start(text=text)
     reads = [read for read in (stored, history, lookup) if read is not None]
     try:
         admission()
@@ -130,6 +133,11 @@ def conversation_reply_events(
         yield Done(reply)
     except ClientGone:
         return
+
+
+def prompt_lookup_start(*, text: str) -> Future[PromptLookup]:
+    """Start the intent-cache lookup of `text` in the request I/O pool (it needs no owner)."""
+    return concurrency.submit(prompt_lookup, text=text)
 
 
 def _reply_store(

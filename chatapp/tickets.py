@@ -7,6 +7,8 @@ socket chat for WEBSOCKET_TICKET_SECONDS at most. The signature turns forged tic
 """
 
 import secrets
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -16,6 +18,11 @@ from chatapp import repositories
 from chatapp.exceptions import TicketInvalid
 
 SALT = "chatapp.websocket-ticket"
+# A ticket's owner never changes, so a warm process remembers the last ones it read: a socket's later
+# messages then start without that DynamoDB read (the signature, checked first, still bounds the ticket's age).
+_KNOWN_OWNERS_MAX = 1024
+_known_owners: OrderedDict[str, str] = OrderedDict()
+_known_owners_lock = threading.Lock()
 
 
 def socket_ticket_issue(*, owner: str) -> str:
@@ -26,13 +33,26 @@ def socket_ticket_issue(*, owner: str) -> str:
     return signing.dumps(ticket_id, salt=SALT, compress=False)
 
 
-def socket_ticket_owner(*, ticket: str) -> str:
-    """Return the owner `ticket` stands for; raise TicketInvalid when it is missing, forged or expired."""
+def socket_ticket_id(*, ticket: str) -> str:
+    """Return the id inside a genuine, unexpired ticket (no I/O); raise TicketInvalid for any other."""
     try:
-        ticket_id = signing.loads(ticket, salt=SALT, max_age=settings.WEBSOCKET_TICKET_SECONDS)
+        return str(signing.loads(ticket, salt=SALT, max_age=settings.WEBSOCKET_TICKET_SECONDS))
     except signing.BadSignature as exc:  # SignatureExpired is one
         raise TicketInvalid(cause=exc) from exc
-    owner = repositories.ticket_owner(str(ticket_id))
+
+
+def socket_ticket_owner(*, ticket: str) -> str:
+    """Return the owner `ticket` stands for; raise TicketInvalid when it is missing, forged or expired."""
+    ticket_id = socket_ticket_id(ticket=ticket)
+    with _known_owners_lock:
+        if (owner := _known_owners.get(ticket_id)) is not None:
+            _known_owners.move_to_end(ticket_id)
+            return owner
+    owner = repositories.ticket_owner(ticket_id)
     if owner is None:
         raise TicketInvalid(cause=LookupError("no live ticket with that id"))
+    with _known_owners_lock:
+        _known_owners[ticket_id] = owner
+        while len(_known_owners) > _KNOWN_OWNERS_MAX:
+            _known_owners.popitem(last=False)
     return owner

@@ -158,7 +158,7 @@ STREAM_FRAME_SECONDS = env.float("STREAM_FRAME_SECONDS", default=0.25)
 SPECULATION_DISCARD_WAIT_SECONDS = env.float("SPECULATION_DISCARD_WAIT_SECONDS", default=1.0)
 # Streaming over a WebSocket: the ws(s):// URL handed to clients (empty: streaming off) and its tickets' lifetime.
 WEBSOCKET_URL = env("WEBSOCKET_URL", default="")
-WEBSOCKET_TICKET_SECONDS = env.int("WEBSOCKET_TICKET_SECONDS", default=3600)
+WEBSOCKET_TICKET_SECONDS = env.int("WEBSOCKET_TICKET_SECONDS", default=900)
 # "sequential": screen, then answer. "parallel": on a screening-cache miss, start the answer while the
 # screening model runs and reveal it only if the verdict is safe (lower latency, wasted tokens on blocks).
 SCREENING_MODE = env.str("SCREENING_MODE", default="sequential")

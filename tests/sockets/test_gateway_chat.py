@@ -69,7 +69,8 @@ def test_cut_at_max_tokens_says_so(session_api, socket, bedrock):
 
 def test_answered_request_id_replays_without_a_model_call(session_api, socket, bedrock):
     ticket = ticket_of(session_api)
-    first = socket.reply() if socket.chat(ticket, "once", request_id="same-id") else None
+    socket.chat(ticket, "once", request_id="same-id")
+    first = socket.reply()
     calls = len(bedrock.calls)
     socket.chat(ticket, "once", request_id="same-id")
     again = socket.reply()
