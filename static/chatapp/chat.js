@@ -4,6 +4,28 @@
 
 (() => {
   const REQUEST_TIMEOUT_MS = 35000;
+  const SOCKET_CONNECT_TIMEOUT_MS = 5000;
+  // Longer than the function's own timeout: a reply that stays silent this long is not coming.
+  const SOCKET_QUIET_TIMEOUT_MS = 100000;
+  // After the socket could not connect, messages go by POST for this long before the socket is tried again.
+  const SOCKET_RETRY_AFTER_MS = 60000;
+  // How long the next message waits for a stopped reply to be stored (the server stores it at its next send).
+  const STOP_SETTLE_MS = 5000;
+  // A reply that did not end on its own (anything but end_turn) is never shown as a complete answer.
+  const CUT_REPLY_NOTES = {
+    max_tokens: "Cut off: the reply reached its length limit.",
+    time_limit: "Cut off: the reply ran out of time.",
+    stopped: "Stopped before the end.",
+  };
+  // The HTTP status each error code has on POST, so a socket's error is shown exactly as POST's would be.
+  const ERROR_STATUS = {
+    invalid_request: 400,
+    ticket_invalid: 401,
+    prompt_blocked: 403,
+    not_found: 404,
+    rate_limited: 429,
+    reply_withheld: 502,
+  };
   const CATEGORY_NAMES = {
     prompt_injection: "an attempt to override the assistant's instructions (prompt injection)",
     jailbreak: "an attempt to get around the assistant's safety rules (jailbreak)",
@@ -25,6 +47,7 @@
     composer: document.getElementById("composer"),
     message: document.getElementById("message"),
     send: document.getElementById("send"),
+    stop: document.getElementById("stop"),
     list: document.getElementById("conversation-list"),
     listEmpty: document.getElementById("conversations-empty"),
     newChat: document.getElementById("new-chat"),
@@ -41,6 +64,13 @@
     conversationId: null,
     conversations: [],
     pending: false,
+    busy: null, // null, "loading" (history), "sending" (waiting for a reply) or "streaming" (a socket reply)
+    websocket: null, // {url, ticket} from GET /api/v1/session, or null: replies come by POST
+    socket: null, // the open WebSocket, made on the first message and again after any close
+    socketRetryAt: 0,
+    stream: null, // the socket reply the page is showing
+    stopped: null, // {conversationId, text} of a reply stopped here and maybe not stored yet
+    follow: true, // the thread follows a growing reply until the reader scrolls up
     // Bumped whenever the thread shows something else, so late answers for the old view are dropped.
     view: 0,
   };
@@ -114,6 +144,7 @@
   async function startSession() {
     const data = await fetchJson("GET", urls.session);
     state.csrfToken = data.csrf_token;
+    state.websocket = data.websocket || null;
     el.offline.hidden = !data.offline;
   }
 
@@ -373,12 +404,10 @@
     el.thread.scrollTop = el.thread.scrollHeight;
   }
 
-  // A reply that did not end on its own is never shown as a complete answer.
-  const CUT_REPLY_NOTES = {
-    max_tokens: "Cut off: the reply reached its length limit.",
-    time_limit: "Cut off: the reply ran out of time.",
-    stopped: "Stopped before the end.",
-  };
+  // Within a few pixels of the end counts as at the end (rounding, the last line's padding).
+  function atEnd() {
+    return el.thread.scrollHeight - el.thread.scrollTop - el.thread.clientHeight < 48;
+  }
 
   function appendMessage(role, content, stopReason) {
     el.welcome.hidden = true;
@@ -389,13 +418,47 @@
     if (role === "assistant") body.append(renderMarkdown(content));
     else body.textContent = content; // what the person typed, shown as typed
     message.append(body);
-    if (role === "assistant" && CUT_REPLY_NOTES[stopReason]) {
-      message.dataset.stopReason = stopReason;
-      body.append(node("p", "stop-reason", CUT_REPLY_NOTES[stopReason]));
-    }
     el.thread.append(message);
-    scrollToEnd();
+    if (role === "assistant") finishMessage(message, stopReason);
+    if (role === "user") state.follow = true;
+    if (state.follow) scrollToEnd();
     return message;
+  }
+
+  // Re-render a reply that grew: blocks that came out the same stay untouched (no flicker, a selection inside
+  // them survives); only what changed, usually the last block, is replaced.
+  function renderInto(body, text) {
+    const fresh = [...renderMarkdown(text).childNodes];
+    let same = 0;
+    while (same < fresh.length && same < body.childNodes.length && body.childNodes[same].isEqualNode(fresh[same])) {
+      same += 1;
+    }
+    while (body.childNodes.length > same) body.lastChild.remove();
+    body.append(...fresh.slice(same));
+  }
+
+  // Anything but end_turn is not a complete answer, and says so.
+  function finishMessage(message, stopReason) {
+    delete message.dataset.state;
+    if (!stopReason || stopReason === "end_turn") return;
+    message.dataset.stopReason = stopReason;
+    const note = node("p", "stop-note");
+    note.append(icon("alert"), node("span", "stop-reason", CUT_REPLY_NOTES[stopReason] || "Not a complete answer."));
+    message.append(note);
+  }
+
+  // The last reply, when incomplete, offers to go on: "continue" is sent as the next message.
+  function offerContinue(message) {
+    const note = message?.querySelector(".stop-note");
+    if (!note || message !== el.thread.lastElementChild) return;
+    const button = node("button", "button continue", "Continue");
+    button.type = "button";
+    button.addEventListener("click", () => {
+      if (state.pending) return;
+      sendMessage("continue", appendMessage("user", "continue"), newRequestId());
+      el.message.focus();
+    });
+    note.append(button);
   }
 
   function appendNotice({ kind, title, text, action }) {
@@ -439,38 +502,258 @@
     el.send.disabled = state.pending || !el.message.value.trim();
   }
 
+  // The page's busy state, set here only. null: idle. "loading": a conversation's history is on its way (a
+  // message sent now would land above it). "sending": a reply is awaited. "streaming": a reply is being written
+  // over the socket, and Stop takes the place of Send.
+  function setBusy(mode) {
+    const focused = document.activeElement;
+    state.busy = mode;
+    state.pending = mode !== null;
+    el.stop.hidden = mode !== "streaming";
+    el.send.hidden = mode === "streaming";
+    if (mode === "loading") el.thread.setAttribute("aria-busy", "true");
+    else el.thread.removeAttribute("aria-busy");
+    updateComposer();
+    // Focus on a button that just went away moves to the one in its place (Send → Stop) or to the message box.
+    if (focused === el.send && el.send.hidden) el.stop.focus();
+    if (focused === el.stop && el.stop.hidden) el.message.focus();
+  }
+
+  function showConversation(conversationId) {
+    if (state.conversationId === conversationId) return;
+    state.conversationId = conversationId;
+    setUrl(conversationId, false);
+  }
+
   async function sendMessage(text, userMessage, requestId) {
     const view = state.view;
-    state.pending = true;
-    updateComposer();
+    setBusy("sending");
+    for (const button of el.thread.querySelectorAll(".continue")) button.remove();
     userMessage.dataset.state = "pending";
     showTyping();
-    const body = { message: text, conversation_id: state.conversationId, request_id: requestId };
+    let reply = null; // the reply's article, once the socket has delivered some of its text
     try {
-      const data = await request("POST", urls.chat, body);
+      await state.session.catch(() => null);
+      await stoppedReplyStored();
+      let data = useSocket() ? await streamReply(text, requestId, view, (element) => (reply = element)) : null;
+      if (data === null) {
+        const body = { message: text, conversation_id: state.conversationId, request_id: requestId };
+        data = await request("POST", urls.chat, body);
+      }
       if (view !== state.view) return;
       delete userMessage.dataset.state;
-      if (state.conversationId !== data.conversation_id) {
-        state.conversationId = data.conversation_id;
-        setUrl(data.conversation_id, false);
-      }
+      showConversation(data.conversation_id);
       hideTyping();
-      const reply = appendMessage("assistant", data.message.content, data.message.stop_reason);
-      // A long reply is read from its start: keep the question at the top rather than jump to the end.
-      if (reply.offsetHeight > el.thread.clientHeight * 0.7) userMessage.scrollIntoView({ block: "start" });
-      announce(`Assistant: ${data.message.content}`);
+      const { content, stop_reason: stopReason } = data.message;
+      if (reply) {
+        renderInto(reply.querySelector(".message-body"), content);
+        reply.removeAttribute("aria-busy");
+        finishMessage(reply, stopReason);
+        if (state.follow) scrollToEnd();
+      } else {
+        reply = appendMessage("assistant", content, stopReason);
+        // A long reply is read from its start: keep the question at the top rather than jump to the end.
+        if (reply.offsetHeight > el.thread.clientHeight * 0.7) userMessage.scrollIntoView({ block: "start" });
+      }
+      offerContinue(reply);
+      // Live regions hear the finished reply once, never its deltas.
+      announce(`Assistant: ${content}${CUT_REPLY_NOTES[stopReason] ? ` (${CUT_REPLY_NOTES[stopReason]})` : ""}`);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (view !== state.view) return;
+      reply?.remove(); // a reply that failed part-way is not stored: its text goes with it
       hideTyping();
       showFailure(error, text, userMessage, requestId);
     } finally {
       if (view === state.view) {
         hideTyping();
-        state.pending = false;
-        updateComposer();
+        setBusy(null);
       }
       refreshConversations();
+    }
+  }
+
+  // ---------------------------------------------------------------- streaming over the WebSocket
+
+  const RECONNECT = Symbol("reconnect");
+  const FRAME_TYPES = ["accepted", "delta", "done", "error"];
+
+  function useSocket() {
+    return Boolean(state.websocket) && "WebSocket" in window && Date.now() >= state.socketRetryAt;
+  }
+
+  // The socket is opened on a message, and again on the next message after any close (API Gateway closes an
+  // idle one after 10 minutes): resolves with it open, rejects when it cannot connect.
+  function connectSocket() {
+    const current = state.socket;
+    if (current && current.readyState === WebSocket.OPEN) return Promise.resolve(current);
+    return new Promise((resolve, reject) => {
+      let socket;
+      try {
+        socket = new WebSocket(state.websocket.url);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      const timer = setTimeout(() => socket.close(), SOCKET_CONNECT_TIMEOUT_MS);
+      socket.addEventListener("open", () => {
+        clearTimeout(timer);
+        state.socket = socket;
+        resolve(socket);
+      });
+      socket.addEventListener("close", () => {
+        clearTimeout(timer);
+        if (state.socket === socket) state.socket = null;
+        reject(new Error("the socket closed")); // nothing once it has opened
+        if (state.stream?.socket === socket) state.stream.onClose();
+      });
+      socket.addEventListener("message", (event) => onFrame(event.data));
+    });
+  }
+
+  function onFrame(data) {
+    let frame = null;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      return;
+    }
+    // Frames without a known type are not ours to read: API Gateway's "Endpoint request timed out" at 29 s.
+    if (!frame || !FRAME_TYPES.includes(frame.type)) return;
+    const stream = state.stream;
+    if (!stream) return;
+    const unreadable = frame.type === "error" && frame.request_id == null && !stream.accepted;
+    if (frame.request_id === stream.requestId || unreadable) stream.onFrame(frame);
+  }
+
+  // Send the message over the socket and show the reply as it is written. Resolves with what POST would have
+  // answered ({conversation_id, message}), or with null when the socket is unavailable (the caller POSTs).
+  async function streamReply(text, requestId, view, onReply) {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      if (!useSocket()) return null;
+      let socket = null;
+      try {
+        socket = await connectSocket();
+      } catch {
+        break;
+      }
+      if (view !== state.view) throw new ApiError(0, "detached", "", 0);
+      const outcome = await streamOver(socket, text, requestId, onReply);
+      if (outcome !== RECONNECT) return outcome;
+      // Closed before the message was accepted (an idle socket closing as it was used): once more, anew.
+    }
+    state.socketRetryAt = Date.now() + SOCKET_RETRY_AFTER_MS;
+    return null;
+  }
+
+  function streamOver(socket, text, requestId, onReply) {
+    return new Promise((resolve, reject) => {
+      const stream = { socket, requestId, conversationId: state.conversationId, text: "", accepted: false };
+      let ticketRetried = false;
+      let renderRequest = 0;
+      let quietTimer = 0;
+      const send = () => {
+        const frame = { action: "chat", ticket: state.websocket.ticket, message: text, request_id: requestId };
+        socket.send(JSON.stringify({ ...frame, conversation_id: stream.conversationId }));
+      };
+      const end = (settle, value) => {
+        if (state.stream !== stream) return;
+        state.stream = null;
+        clearTimeout(quietTimer);
+        cancelAnimationFrame(renderRequest);
+        settle(value);
+      };
+      // A reply that goes silent for too long is given up: closing the socket ends it as a close would.
+      const listen = () => {
+        clearTimeout(quietTimer);
+        quietTimer = setTimeout(() => socket.close(), SOCKET_QUIET_TIMEOUT_MS);
+      };
+      // Deltas are drawn at most once a frame, however fast they come.
+      const render = () => {
+        renderRequest = 0;
+        renderInto(stream.element.querySelector(".message-body"), stream.text);
+        if (state.follow) scrollToEnd();
+      };
+      stream.onFrame = (frame) => {
+        listen();
+        if (frame.type === "accepted") {
+          // A new conversation exists once its reply is stored: the page takes it on at done (or a stop).
+          stream.accepted = true;
+          stream.conversationId = frame.conversation_id;
+        } else if (frame.type === "delta") {
+          if (!stream.element) {
+            hideTyping();
+            stream.element = appendMessage("assistant", "");
+            stream.element.dataset.state = "streaming";
+            stream.element.setAttribute("aria-busy", "true");
+            onReply(stream.element);
+          }
+          stream.text += frame.text;
+          renderRequest ||= requestAnimationFrame(render);
+        } else if (frame.type === "done") {
+          end(resolve, { conversation_id: frame.conversation_id, message: frame.message });
+        } else if (frame.error?.code === "ticket_invalid" && !ticketRetried) {
+          // Expired (or the server's key changed): a new ticket, and the same message once more.
+          ticketRetried = true;
+          startSession().then(
+            () => state.stream === stream && (state.websocket ? send() : end(resolve, RECONNECT)),
+            (error) => end(reject, error),
+          );
+        } else {
+          const error = frame.error || {};
+          const status = ERROR_STATUS[error.code] || 503;
+          const message = error.message || "The assistant could not answer.";
+          end(reject, new ApiError(status, error.code || "error", message, error.retry_after || 0, error));
+        }
+      };
+      // The server stores what it sent before a close as a stopped reply, and nothing when it sent nothing.
+      stream.onClose = () => {
+        if (stream.text && state.stream === stream) {
+          state.stopped = { conversationId: stream.conversationId, text: stream.text };
+          const message = { content: stream.text, stop_reason: "stopped" };
+          end(resolve, { conversation_id: stream.conversationId, message });
+        } else if (stream.stopped) {
+          end(reject, new ApiError(0, "stopped", "The reply was stopped before it began, so nothing was saved.", 0));
+        } else if (!stream.accepted) {
+          end(resolve, RECONNECT);
+        } else {
+          end(reject, new ApiError(0, "network", "The connection closed before the reply began. Please try again.", 0));
+        }
+      };
+      stream.detach = () => end(reject, new ApiError(0, "detached", "", 0));
+      state.stream = stream;
+      send();
+      listen();
+      setBusy("streaming");
+    });
+  }
+
+  // Stopping is closing the socket; the next message opens a new one.
+  function stopReply() {
+    const stream = state.stream;
+    if (!stream) return;
+    stream.stopped = true;
+    stream.socket.close();
+    stream.onClose(); // at once, not after the closing handshake
+  }
+
+  // The server stores a stopped reply when it notices the close, at its next send. A message sent before then
+  // would be answered without that reply in its history (or refused: a new conversation is not stored yet), so
+  // it waits, a few seconds at most, until the conversation ends with the stopped reply.
+  async function stoppedReplyStored() {
+    const stopped = state.stopped;
+    state.stopped = null;
+    if (!stopped || stopped.conversationId !== state.conversationId) return;
+    const url = `${urls.conversations}/${encodeURIComponent(stopped.conversationId)}`;
+    for (const deadline = Date.now() + STOP_SETTLE_MS; Date.now() < deadline; ) {
+      try {
+        const { messages } = await request("GET", url);
+        const last = messages[messages.length - 1];
+        if (last?.role === "assistant" && last.content.startsWith(stopped.text)) return;
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 404) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 
@@ -511,6 +794,7 @@
     if (error.code === "storage_unavailable") return "Storage is unavailable";
     if (error.code === "reply_withheld") return "Reply withheld";
     if (error.code === "network") return "Connection problem";
+    if (error.code === "stopped") return "Stopped";
     if (error.code === "timeout") return "No answer in time";
     return "Message not sent";
   }
@@ -573,11 +857,12 @@
 
   function changeView(conversationId) {
     state.view += 1;
-    state.pending = false;
+    // A reply still streaming goes on (and is stored) without the page: its frames are no longer shown.
+    state.stream?.detach();
+    setBusy(null);
+    state.follow = true;
     state.conversationId = conversationId;
-    el.thread.removeAttribute("aria-busy");
     clearThread();
-    updateComposer();
     renderConversationList();
   }
 
@@ -626,13 +911,12 @@
     setUrl(conversationId, push);
     const view = state.view;
     el.welcome.hidden = true;
-    el.thread.setAttribute("aria-busy", "true");
-    state.pending = true; // a message sent now would land above the history
-    updateComposer();
+    setBusy("loading");
     try {
       const data = await request("GET", `${urls.conversations}/${encodeURIComponent(conversationId)}`);
       if (view !== state.view) return;
       for (const message of data.messages) appendMessage(message.role, message.content, message.stop_reason);
+      offerContinue(el.thread.lastElementChild);
       if (!data.messages.length) el.welcome.hidden = false;
     } catch (error) {
       if (!(error instanceof ApiError) || view !== state.view) return;
@@ -649,11 +933,7 @@
         });
       }
     } finally {
-      if (view === state.view) {
-        el.thread.removeAttribute("aria-busy");
-        state.pending = false;
-        updateComposer();
-      }
+      if (view === state.view) setBusy(null);
     }
   }
 
@@ -728,6 +1008,10 @@
 
   async function start() {
     el.composer.addEventListener("submit", onSubmit);
+    el.stop.addEventListener("click", stopReply);
+    // The view follows a growing reply until the reader scrolls up, and again once they are back at the end.
+    el.thread.addEventListener("scroll", () => (state.follow = atEnd()), { passive: true });
+    el.thread.addEventListener("wheel", (event) => event.deltaY < 0 && (state.follow = false), { passive: true });
     el.message.addEventListener("keydown", onKeydown);
     el.message.addEventListener("input", updateComposer);
     el.newChat.addEventListener("click", newChat);
