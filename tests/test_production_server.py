@@ -37,7 +37,7 @@ def test_oversized_bodies_are_refused_before_parsing_declared_or_chunked():
         assert chunked.json()["error"]["fields"] == {"message": ["This field is required."]}
         # gunicorn closes a connection whose body it did not read: ask on a new one
         listing = requests.get(f"{base_url}/api/v1/conversations", cookies=client.http.cookies, timeout=30)
-        assert listing.json() == {"conversations": []}
+        assert listing.json() == {"conversations": [], "next": None}
 
 
 def test_load_script_loses_and_duplicates_nothing():
