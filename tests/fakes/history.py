@@ -6,6 +6,7 @@ cost milliseconds per turn instead of a screened round trip each.
 
 import json
 import math
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,11 +47,52 @@ def seed_turn(
     )
 
 
+def seed_conversation_in_bulk(owner: str, *, turns: int, title: str, at: datetime = SEEDED_AT) -> str:
+    """Store what `seed_conversation` stores, in batch writes instead of a transaction per turn.
+
+    For benchmarks: moto copies the whole table for every transaction item, so a 500-turn conversation
+    would take minutes. The items and keys are those `repositories.exchange_store` writes.
+    """
+    conversation_id = str(uuid.uuid4())
+    pk = repositories.conversation_pk(conversation_id)
+    last = (at + timedelta(seconds=turns - 1, milliseconds=1)).isoformat()
+    with repositories.ConversationItem.batch_write() as batch:
+        batch.save(
+            repositories.ConversationMeta(
+                pk,
+                repositories.META_SK,
+                owner=owner,
+                updated_at=last,
+                title=title,
+                created_at=(at + timedelta(milliseconds=1)).isoformat(),
+            )
+        )
+        for turn in range(turns):
+            asked = at + timedelta(seconds=turn)
+            user_id = str(uuid.uuid4())
+            text = f"{title} question {turn}"
+            for position, (role, content, when) in enumerate(
+                [("user", text, asked), ("assistant", f"Echo: {text}", asked + timedelta(milliseconds=1))]
+            ):
+                batch.save(
+                    repositories.MessageItem(
+                        pk,
+                        f"msg#{asked.isoformat()}#{user_id}#{position}",
+                        message_id=user_id if position == 0 else str(uuid.uuid4()),
+                        role=role,
+                        content=content,
+                        created_at=when.isoformat(),
+                    )
+                )
+    return conversation_id
+
+
 @dataclass
 class DynamoDBCall:
     operation: str
     request: dict[str, Any]
     response: dict[str, Any]
+    elapsed_ms: float = 0.0
 
     @property
     def read_capacity_units(self) -> float:
@@ -73,13 +115,15 @@ class DynamoDBCalls:
 def dynamodb_calls() -> Iterator[DynamoDBCalls]:
     """Record every call the shared DynamoDB client makes inside the block, with its request and response."""
     log = DynamoDBCalls()
-    requests: dict[int, dict[str, Any]] = {}
+    requests: dict[int, tuple[dict[str, Any], float]] = {}
 
     def before(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        requests[id(context)] = params.get("body", {})
+        requests[id(context)] = params.get("body", {}), time.perf_counter()
 
     def after(http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        log.calls.append(DynamoDBCall(model.name, _body(requests.pop(id(context), {})), parsed))
+        body, started = requests.pop(id(context), ({}, time.perf_counter()))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        log.calls.append(DynamoDBCall(model.name, _body(body), parsed, elapsed_ms))
 
     events = dynamodb_client().meta.events
     events.register("before-call.dynamodb", before)
