@@ -288,3 +288,17 @@ def test_the_schema_documents_page_parameters_and_cursors(api):
     assert components["ConversationDetail"]["properties"]["earlier"]["nullable"] is True
     assert "stop_reason" in components["Message"]["properties"]
     assert "400" in listing["responses"] and "400" in detail["responses"]
+
+
+@pytest.mark.parametrize("change", ["delete", "continue"])
+def test_a_cursor_still_continues_after_its_last_conversation_changes(api, change):
+    expected = seed_many(owner_of(api), 6)
+    first = api.http.get(LIST, {"limit": 3}).json()
+    assert [c["id"] for c in first["conversations"]] == expected[:3]
+    if change == "delete":
+        assert api.delete(detail_url(expected[2])).status_code == 204
+    else:
+        seed_turn(owner_of(api), expected[2], "more", SEEDED_AT + timedelta(days=1))
+    rest = api.http.get(LIST, {"limit": 3, "cursor": first["next"]}).json()
+    assert [c["id"] for c in rest["conversations"]] == expected[3:]
+    assert rest["next"] is None
