@@ -730,6 +730,7 @@
   async function loadOlderConversations() {
     if (state.loadingConversations || !state.conversationsNext) return;
     state.loadingConversations = true;
+    el.conversationsMore.textContent = "Loading older conversations…";
     try {
       const data = await request("GET", withParams(urls.conversations, { cursor: state.conversationsNext }));
       const known = new Set(state.conversations.map((c) => c.id));
@@ -738,12 +739,13 @@
       state.olderConversationsLoaded = true;
       el.conversationsMore.hidden = !data.next;
       renderConversationList();
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      el.conversationsMore.textContent = "Could not load older conversations.";
-    } finally {
       state.loadingConversations = false;
       recheck(pageObservers.conversations, el.conversationsMore); // still in view: load the next page too
+    } catch (error) {
+      state.loadingConversations = false;
+      if (!(error instanceof ApiError)) throw error;
+      // Tried again when the reader scrolls back to the end, not in a loop.
+      el.conversationsMore.textContent = "Could not load older conversations.";
     }
   }
 

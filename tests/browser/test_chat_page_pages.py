@@ -27,8 +27,10 @@ def _patient_expectations() -> Iterator[None]:
 
 def browser_owner(page) -> str:
     """Open the page and return the owner its session cookie stands for."""
-    page.goto("/")
+    with page.expect_response(re.compile(r".*/api/v1/session$")):  # the page starts its session after loading
+        page.goto("/")
     expect(page.get_by_label("Message")).to_be_focused()
+    page.wait_for_function("document.cookie.includes('csrftoken=')")  # set by the same answer as the session's
     cookie = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
     return f"session:{cookie['value']}"
 
@@ -131,3 +133,30 @@ def test_a_long_conversation_opens_at_its_end_and_loads_earlier_messages_keeping
     page.get_by_label("Message").press("Enter")
     expect(thread_messages(page).last).to_have_text("Echo: one more")
     expect(thread_messages(page).last).to_be_in_viewport()
+
+
+def test_a_failed_page_says_so_without_retrying_in_a_loop_and_scrolling_again_retries(page, bedrock):
+    owner = browser_owner(page)
+    for n in range(60):
+        seed_conversation(owner, turns=1, title=f"chat {n:03}", at=SEEDED_AT + timedelta(minutes=n))
+    failures = []
+
+    def unavailable(route) -> None:
+        failures.append(route.request.url)
+        body = '{"error": {"code": "storage_unavailable", "message": "Storage is unavailable right now."}}'
+        route.fulfill(status=503, headers={"Retry-After": "1"}, content_type="application/json", body=body)
+
+    older_pages = re.compile(r".*/conversations\?cursor=.*")
+    page.route(older_pages, unavailable)
+    page.reload()
+    expect(sidebar_titles(page)).to_have_count(50)
+    scroll_sidebar_to_end(page)
+    expect(page.locator("#conversations-more")).to_have_text("Could not load older conversations.")
+    page.wait_for_timeout(1000)
+    assert len(failures) == 1
+    page.unroute(older_pages)
+    page.locator(".conversations").evaluate("nav => { nav.scrollTop = 0; }")
+    page.wait_for_timeout(300)  # the end of the list leaves the view, then comes back
+    scroll_sidebar_to_end(page)
+    expect(sidebar_titles(page)).to_have_count(60)
+    expect(page.locator("#conversations-more")).to_be_hidden()
