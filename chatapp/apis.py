@@ -216,9 +216,6 @@ class ConversationDetailApi(APIView):
         limit = serializers.IntegerField(required=False, min_value=2, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
         before = serializers.CharField(required=False, max_length=1000)
 
-        def validate_limit(self, value: int) -> int:
-            return value - value % 2  # whole user/assistant pairs
-
     @extend_schema_serializer(component_name="ConversationDetail")
     class OutputSerializer(ConversationSerializer):
         messages = MessageSerializer(many=True)

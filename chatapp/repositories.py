@@ -137,18 +137,12 @@ def conversation_items(conversation_id: str) -> Iterator[ConversationItem]:
     return ConversationItem.query(conversation_pk(conversation_id), consistent_read=True)
 
 
-def conversations_of(owner: str, *, limit: int) -> list[ConversationMeta]:
-    """Return the owner's conversations, most recently updated first (one Query on the by_owner index)."""
-    items = ConversationItem.by_owner.query(owner, scan_index_forward=False, limit=limit)
-    return [item for item in items if isinstance(item, ConversationMeta)]
-
-
 def conversations_page(
     owner: str, *, limit: int, after: tuple[str, str] | None
 ) -> tuple[list[ConversationMeta], bool]:
     """Return up to `limit` of the owner's conversations, most recently updated first, and whether more follow.
 
-    `after` is the (conversation id, updated_at) of the last one already listed; the Query resumes there
+    `after` is the `conversation_position` of the last one already listed; the Query resumes there
     (ExclusiveStartKey), so a conversation updated meanwhile moves to the top instead of shifting the pages.
     One Query on the by_owner index; it asks for one item more than it returns to tell whether more follow.
     """
@@ -161,18 +155,23 @@ def conversations_page(
     return conversations[:limit], len(conversations) > limit
 
 
+def conversation_position(item: ConversationMeta) -> tuple[str, str]:
+    """Return where a conversation sits in its owner's list: (conversation id, updated_at)."""
+    return item.pk.removeprefix("conv#"), item.updated_at or item.created_at
+
+
 def messages_page(
-    conversation_id: str, *, limit: int, before: str | None
+    conversation_id: str, *, limit: int, before: tuple[str, str] | None
 ) -> tuple[ConversationMeta | None, list[MessageItem], bool]:
     """Return the conversation item (first page only), up to `limit` messages (oldest first) and whether more precede.
 
-    The page is the latest `limit` messages, or those just before the message whose sort key is `before`
-    (ExclusiveStartKey). One Query, newest first on the table's own order, one item more than the page to
-    tell whether earlier ones exist; the conversation item sorts after every message, so the first page
+    The page is the latest `limit` messages, or those just before the pair at `before` (a `pair_position`,
+    as ExclusiveStartKey). One Query, newest first on the table's own order, one item more than the page
+    to tell whether earlier ones exist; the conversation item sorts after every message, so the first page
     reads it in the same Query. Nothing older than the page is read.
     """
     pk = conversation_pk(conversation_id)
-    start = _key(pk=pk, sk=before) if before is not None else None
+    start = _key(pk=pk, sk=_message_sort_key(*before, position=0)) if before is not None else None
     items = ConversationItem.query(
         pk,
         scan_index_forward=False,
@@ -182,6 +181,16 @@ def messages_page(
     )
     meta, messages = _meta_and_messages(items)
     return meta, messages[:limit][::-1], len(messages) > limit
+
+
+def pair_position(item: MessageItem) -> tuple[str, str]:
+    """Return where a message's pair sits in its conversation: (pair time, pair id), as in its sort key."""
+    _, pair_time, pair_id, _ = item.sk.split("#")
+    return pair_time, pair_id
+
+
+def _message_sort_key(pair_time: str, pair_id: str, *, position: int) -> str:
+    return f"msg#{pair_time}#{pair_id}#{position}"
 
 
 def conversation_meta(conversation_id: str) -> ConversationMeta | None:

@@ -31,11 +31,9 @@ def conversation_list(*, owner: str, limit: int = DEFAULT_LIMIT, cursor: str | N
     """
     after = cursor_load(cursor, owner=owner, listing=CONVERSATIONS, field="cursor") if cursor else None
     items, more = repositories.conversations_page(owner, limit=limit, after=after)
-    conversations = [Conversation.from_item(item) for item in items]
-    last = items[-1] if items else None
-    position = (conversations[-1].id, last.updated_at or "") if last and more else None
+    position = repositories.conversation_position(items[-1]) if more else None
     next_cursor = cursor_dump(position, owner=owner, listing=CONVERSATIONS) if position else None
-    return ConversationPage(conversations, next_cursor)
+    return ConversationPage([Conversation.from_item(item) for item in items], next_cursor)
 
 
 def conversation_get(
@@ -43,10 +41,12 @@ def conversation_get(
 ) -> ConversationDetail:
     """Return the owner's conversation with a page of its messages (oldest first) and the cursor to earlier ones.
 
-    The page is the latest `limit` messages (an even number: whole pairs), or those before `before`.
+    The page is the latest `limit` messages, or those before `before`; an odd `limit` is rounded down, as
+    pages hold whole user/assistant pairs.
     NotFound for anyone else's conversation, whatever the cursor; InvalidRequest for a cursor not made for
     this conversation and owner.
     """
+    limit = max(2, limit - limit % 2)
     listing = _messages_listing(conversation_id)
     try:
         position = cursor_load(before, owner=owner, listing=listing, field="before") if before else None
@@ -59,10 +59,10 @@ def conversation_get(
         # The conversation item sorts after every message, so an earlier page reads it apart, at the same time.
         meta, (_, items, more) = concurrency.gather(
             functools.partial(repositories.conversation_meta, conversation_id),
-            functools.partial(repositories.messages_page, conversation_id, limit=limit, before=_message_key(position)),
+            functools.partial(repositories.messages_page, conversation_id, limit=limit, before=position),
         )
     conversation = Conversation.from_item(_owned(owner, meta))
-    earlier = cursor_dump(_pair_position(items[0].sk), owner=owner, listing=listing) if more else None
+    earlier = cursor_dump(repositories.pair_position(items[0]), owner=owner, listing=listing) if more else None
     return ConversationDetail(**vars(conversation), messages=[Message.from_item(i) for i in items], earlier=earlier)
 
 
@@ -74,14 +74,3 @@ def _owned(owner: str, meta: repositories.ConversationMeta | None) -> repositori
 
 def _messages_listing(conversation_id: str) -> str:
     return f"messages:{conversation_id}"
-
-
-def _pair_position(sort_key: str) -> tuple[str, str]:
-    """Return (pair time, pair id) of a page's oldest message: pages hold whole pairs, so it is a user message."""
-    _, pair_time, pair_id, _ = sort_key.split("#")
-    return pair_time, pair_id
-
-
-def _message_key(position: tuple[str, str]) -> str:
-    pair_time, pair_id = position
-    return f"msg#{pair_time}#{pair_id}#0"
