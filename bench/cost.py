@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.models import is_screening
 from bench.servers import World, run_child
-from security.policy import normalise
+from security.policy import screened_text
 from tests.fakes.bedrock import MALICIOUS_MARKER, Call
 
 MESSAGES = 1000
@@ -35,14 +35,14 @@ def make_trace(count: int, *, seed: int = 6) -> list[str]:
 
 
 def variant(text: str, rng: random.Random) -> str:
-    """Return `text` with other letter case and spacing: the same message once normalised."""
+    """Return `text` retyped with other letter case and spacing: another text to screen (no verdict is shared)."""
     cased = rng.choice([str.upper, str.lower, str.title, str.swapcase])(text)
     return "  " + cased.replace(" ", rng.choice(["  ", " \t", "\n "])) + " "
 
 
 def expected_screenings(trace: list[str]) -> int:
-    """Return how many screening calls the trace needs: one per distinct normalised text."""
-    return len({normalise(message) for message in trace})
+    """Return how many screening calls the trace needs: one per distinct screened text (cleaned and trimmed)."""
+    return len({screened_text(message) for message in trace})
 
 
 def tally(trace: list[str], statuses: list[int], calls: list[Call], usage: list[tuple[str, int, int]]) -> dict:

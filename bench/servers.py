@@ -55,6 +55,7 @@ def child_env(dynamodb_url: str, bedrock_url: str, workdir: Path) -> dict[str, s
         # The throttles' counter writes stay in the flow without limiting.
         CHAT_RATE_LIMIT="100000/min",
         CHAT_IP_RATE_LIMIT="100000/min",
+        NEW_SESSION_IP_RATE_LIMIT="100000/hour",
         PYTHONPATH=str(ROOT),
     )
     env.setdefault("SCREENING_MODE", "sequential")

@@ -19,15 +19,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatapp import selectors, services
-from chatapp.authentication import request_owner
+from chatapp.authentication import existing_owner, request_owner
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from chatapp.schema import error_responses
 from chatapp.throttling import ChatIpRateThrottle, ChatRateThrottle
 from core import concurrency, observability
 from core.aws import llm_backend
-from core.dynamodb import registered_tables
-from core.exceptions import StorageUnavailable, UnsupportedMediaType
+from core.dynamodb import tables_unreachable
+from core.exceptions import NotFound, StorageUnavailable, UnsupportedMediaType
+from security.services import prompt_cleaned
 
 
 class MessageSerializer(serializers.Serializer):
@@ -80,7 +81,8 @@ class ChatApi(APIView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Handle the request inside its log record: one JSON line per chat request, whatever happens."""
-        with observability.request_record(request_id=observability.request_id(request)) as record:
+        request_id, client_ip = observability.request_id(request), observability.client_ip(request)
+        with observability.request_record(request_id=request_id, client_ip=client_ip) as record:
             response = super().dispatch(request, *args, **kwargs)
             record["status"] = response.status_code
             return response
@@ -92,9 +94,11 @@ class ChatApi(APIView):
         request_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=128)
 
         def validate_message(self, value: str) -> str:
+            # Counted as the models read it: NFKC can turn one character into 18 (U+FDFA).
             limit = settings.MAX_MESSAGE_CHARS
-            if len(value) > limit:
-                raise serializers.ValidationError(f"Ensure this field has no more than {limit} characters.")
+            if len(prompt_cleaned(text=value)) > limit:
+                message = f"Ensure this field has no more than {limit} characters (after Unicode normalisation)."
+                raise serializers.ValidationError(message)
             return value
 
     @extend_schema_serializer(component_name="ChatReply")
@@ -116,12 +120,10 @@ class ChatApi(APIView):
         """Leave a POST's rate limits to post(), which checks them while the service makes its first reads.
 
         A POST refused before then (a bad body, say) is still counted, and answered 429 when over the
-        limit, as if they had been checked here: handle_exception checks them first.
+        limit, as if they had been checked here: handle_exception checks them first. Only a POST is a
+        message: other methods (405, or OPTIONS) spend no allowance, so a cross-site <img> cannot.
         """
-        if request.method == "POST":
-            self.rate_limits_due = True
-        else:
-            super().check_throttles(request)
+        self.rate_limits_due = request.method == "POST"
 
     def rate_limits_check(self) -> None:
         """DRF's throttle check, with every throttle's counter (one DynamoDB write each) written at once."""
@@ -207,8 +209,9 @@ class ConversationListApi(APIView):
         """List a page of the caller's conversations, most recently active first."""
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = selectors.conversation_list(owner=request_owner(request), **query.validated_data)
-        return Response(self.OutputSerializer(page).data)
+        owner = existing_owner(request)  # no session yet: nothing to list, and none is created to say so
+        page = selectors.conversation_list(owner=owner, **query.validated_data) if owner else None
+        return Response(self.OutputSerializer(page or {"conversations": [], "next": None}).data)
 
 
 class ConversationDetailApi(APIView):
@@ -235,14 +238,14 @@ class ConversationDetailApi(APIView):
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         detail = selectors.conversation_get(
-            owner=request_owner(request), conversation_id=str(conversation_id), **query.validated_data
+            owner=_known_owner(request), conversation_id=str(conversation_id), **query.validated_data
         )
         return Response(self.OutputSerializer(detail).data)
 
     @extend_schema(responses={204: None, **error_responses(403, 404, 503)})
     def delete(self, request: Request, conversation_id: str) -> Response:
         """Delete one of the caller's conversations and its messages."""
-        services.conversation_delete(owner=request_owner(request), conversation_id=str(conversation_id))
+        services.conversation_delete(owner=_known_owner(request), conversation_id=str(conversation_id))
         return Response(status=204)
 
 
@@ -251,13 +254,18 @@ class HealthApi(APIView):
         responses={200: inline_serializer("Health", {"status": serializers.CharField()}), **error_responses(503)}
     )
     def get(self, request: Request) -> Response:
-        """Answer 200 when every DynamoDB table is reachable."""
-        try:
-            for model in registered_tables():
-                model.describe_table()
-        except Exception as exc:
-            raise StorageUnavailable(cause=exc) from exc
+        """Answer 200 when every DynamoDB table was reachable at the last check (HEALTH_CHECK_SECONDS at most)."""
+        if (failure := tables_unreachable()) is not None:
+            raise StorageUnavailable(cause=failure)
         return Response({"status": "ok"})
+
+
+def _known_owner(request: Request) -> str:
+    """Return the caller's owner; NotFound when it has none yet (no session is created just to say so)."""
+    owner = existing_owner(request)
+    if owner is None:
+        raise NotFound("No such conversation.")
+    return owner
 
 
 def _is_json(content_type: str) -> bool:

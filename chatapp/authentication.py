@@ -8,6 +8,8 @@ from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
+# A module import: throttling finds the owner through this module, and either may load first.
+from chatapp import throttling
 from core.exceptions import CsrfFailed
 
 
@@ -40,10 +42,24 @@ class CsrfEnforcedSessionAuthentication(SessionAuthentication):
 
 
 def request_owner(request: HttpRequest) -> str:
-    """Return who owns conversations for this request: the user, else the session (created if needed)."""
+    """Return who owns conversations for this request: the user, else the session (created if needed).
+
+    Only the session endpoint and a chat post create sessions, at most NEW_SESSION_IP_RATE_LIMIT per client
+    IP (RateLimited beyond); other calls use `existing_owner`.
+    """
+    owner = existing_owner(request)
+    if owner is not None:
+        return owner
+    throttling.new_session_admit(request)
+    request.session.save()
+    return f"session:{request.session.session_key}"
+
+
+def existing_owner(request: HttpRequest) -> str | None:
+    """Return who owns conversations for this request, or None when it has no user and no stored session."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    if not request.session.session_key:
-        request.session.save()
-    return f"session:{request.session.session_key}"
+    session = request.session
+    session.keys()  # loads it (once a request): a cookie naming no live session loses its key
+    return f"session:{session.session_key}" if session.session_key else None

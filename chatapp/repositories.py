@@ -4,7 +4,8 @@ Layout of `{prefix}conversations` (pk, sk):
   conv#<id>, ~meta                      the conversation: owner, title, created/updated (sorts after messages)
   conv#<id>, msg#<pair time>#<pair>#0|1  one message; a user message and its reply share a prefix, so
                                         concurrent pairs never interleave
-  req#<owner>#<request id>, request     the answer to a request_id, for retries (expires after a day)
+  req#<owner>#<request id>, request     the answer to a request_id, for retries (expires after a day); the
+                                        reply's message item names it, so deleting the conversation finds it
 The sparse GSI `by_owner` (owner, updated_at) holds only conversation items: listing is one Query.
 """
 
@@ -66,6 +67,8 @@ class MessageItem(ConversationItem, discriminator="message"):
     role = UnicodeAttribute()
     content = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # On a reply to a request with a request_id: where its request marker is (`request_pk`).
+    request_pk = UnicodeAttribute(null=True)
     # Why an assistant reply ended (end_turn, max_tokens, stopped, time_limit); absent on older items.
     stop_reason = UnicodeAttribute(null=True)
 
@@ -256,6 +259,7 @@ def exchange_store(
                     actions=[ConversationItem.updated_at.set(updated_at)],
                     condition=ConversationItem.owner == owner,
                 )
+            marker_pk = request_pk(owner, request_id) if request_id else None
             for position, message in enumerate(pair):
                 item = MessageItem(
                     pk,
@@ -264,11 +268,12 @@ def exchange_store(
                     role=message.role,
                     content=message.content,
                     created_at=message.created_at,
+                    request_pk=marker_pk if message is reply else None,
                 )
                 transaction.save(item)
             if request_id:
                 marker = RequestItem(
-                    request_pk(owner, request_id),
+                    marker_pk,
                     "request",
                     conversation_id=conversation_id,
                     message_id=reply.id,
@@ -304,10 +309,14 @@ def _transaction_connection() -> Connection:
 
 
 def conversation_delete_items(conversation_id: str) -> bool:
-    """Delete every item of a conversation; return False when there was none."""
+    """Delete every item of a conversation and the request markers of its replies; False when there was none.
+
+    Without its marker, replaying a deleted reply's request_id finds nothing: it is answered afresh.
+    """
     items = list(conversation_items(conversation_id))
+    markers = [ConversationItem(i.request_pk, "request") for i in items if isinstance(i, MessageItem) and i.request_pk]
     with ConversationItem.batch_write() as batch:
-        for item in items:
+        for item in markers + items:
             batch.delete(item)
     return bool(items)
 

@@ -53,7 +53,7 @@ def conversation_reply(
     if stored is not None and (replay := stored.result()):
         observability.record(idempotent_replay=True)
         return replay
-    turns = [(m.role, m.content) for m in history.result()] if history is not None else []
+    turns = _history_turns(history.result()) if history is not None else []
     received_at = datetime.now(tz=UTC)
     screening, reply = _screened_reply(owner=owner, lookup=lookup.result(), turns=turns)
     text = screening.text
@@ -163,6 +163,16 @@ def _history(owner: str, conversation_id: str) -> list[MessageItem]:
     if meta is None or meta.owner != owner:
         raise NotFound("No such conversation.")
     return messages
+
+
+def _history_turns(messages: list[MessageItem]) -> list[tuple[str, str]]:
+    """Return the history as (role, content) turns, whole pairs dropped oldest first past HISTORY_MAX_CHARS."""
+    turns = [(m.role, m.content) for m in messages]
+    total = sum(len(content) for _, content in turns)
+    while turns and total > settings.HISTORY_MAX_CHARS:
+        total -= sum(len(content) for _, content in turns[:2])
+        turns = turns[2:]
+    return turns
 
 
 def _stored_reply(owner: str, request_id: str) -> ChatReply | None:

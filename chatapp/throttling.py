@@ -5,6 +5,7 @@ Lambda is per container and racy; here every container shares one `ADD` per wind
 fixed (a burst may straddle two of them, at most twice the rate), which keeps it to one write a request.
 """
 
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,9 +15,14 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from chatapp.authentication import request_owner
+# A module import: authentication caps new sessions with a throttle from here, and either may load first.
+from chatapp import authentication
 from chatapp.repositories import rate_counter_hit
 from core import observability
+from core.exceptions import RateLimited
+from core.observability import client_ip
+
+__all__ = ["ChatIpRateThrottle", "ChatRateThrottle", "CounterRateThrottle", "client_ip", "new_session_admit"]
 
 
 class CounterRateThrottle(BaseThrottle):
@@ -30,11 +36,11 @@ class CounterRateThrottle(BaseThrottle):
         self.rate: str = getattr(settings, self.rate_setting)
         self._wait = 0.0
 
-    def get_ident_for(self, request: Request) -> str:
+    def get_ident_for(self, request: HttpRequest | Request) -> str:
         """Return the throttled identity (pseudonymised: it becomes part of a stored key)."""
         raise NotImplementedError
 
-    def allow_request(self, request: Request, view: Any) -> bool:
+    def allow_request(self, request: HttpRequest | Request, view: Any) -> bool:
         """Count this request in the identity's current window; False once the window holds more than allowed."""
         if not self.rate:
             return True
@@ -59,7 +65,7 @@ class ChatRateThrottle(CounterRateThrottle):
     rate_setting = "CHAT_RATE_LIMIT"
 
     def get_ident_for(self, request: Request) -> str:
-        return observability.owner_hash(request_owner(request))
+        return observability.owner_hash(authentication.request_owner(request))
 
 
 class ChatIpRateThrottle(CounterRateThrottle):
@@ -72,16 +78,18 @@ class ChatIpRateThrottle(CounterRateThrottle):
         return observability.owner_hash(f"ip:{client_ip(request)}")
 
 
-def client_ip(request: HttpRequest | Request) -> str:
-    """Return the caller's IP as API Gateway saw it, or the socket peer off Lambda; never a header it sent.
+class NewSessionIpRateThrottle(CounterRateThrottle):
+    """NEW_SESSION_IP_RATE_LIMIT new sessions per client IP: cookie-less calls cannot fill the sessions table."""
 
-    On Lambda, Zappa derives REMOTE_ADDR from X-Forwarded-For, which the caller can prefill; the event's
-    requestContext (`http.sourceIp` for HTTP APIs, `identity.sourceIp` for REST APIs) comes from API Gateway.
-    """
-    event = request.META.get("lambda.event")
-    if isinstance(event, dict):
-        context = event.get("requestContext") or {}
-        source_ip = (context.get("http") or {}).get("sourceIp") or (context.get("identity") or {}).get("sourceIp")
-        if source_ip:
-            return str(source_ip)
-    return str(request.META.get("REMOTE_ADDR", ""))
+    scope = "session_ip"
+    rate_setting = "NEW_SESSION_IP_RATE_LIMIT"
+
+    def get_ident_for(self, request: HttpRequest | Request) -> str:
+        return observability.owner_hash(f"ip:{client_ip(request)}")
+
+
+def new_session_admit(request: HttpRequest | Request) -> None:
+    """Count a session about to be created for the caller's IP; raise RateLimited once over the limit."""
+    throttle = NewSessionIpRateThrottle()
+    if not throttle.allow_request(request, None):
+        raise RateLimited(math.ceil(throttle.wait()), "Too many new sessions from this address: wait and retry.")

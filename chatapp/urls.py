@@ -19,4 +19,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "chatapp.views.bad_request"
 handler404 = "chatapp.views.not_found"

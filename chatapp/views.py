@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from core.exceptions import NotFound, error_response
+from core.exceptions import InvalidRequest, NotFound, as_application_error, error_response
 
 # The page renders untrusted model text; should an escaping bug ever slip through, this policy still stops
 # injected script, inline handlers, styles, plugins, <base> tricks and framing. Django 5.2 has no CSP support.
@@ -53,3 +53,10 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path_info.startswith("/api/"):
         return error_response(NotFound())
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer what Django refuses before any view runs (a bad Host, say) in the error envelope on API paths."""
+    if request.path_info.startswith("/api/"):
+        return error_response(as_application_error(exception) or InvalidRequest(fields={}))
+    return defaults.bad_request(request, exception)

@@ -2,6 +2,7 @@
 
 import functools
 import threading
+import time
 from typing import Any
 
 import botocore.session
@@ -92,3 +93,22 @@ def ensure_table(model: type[Model]) -> bool:
         return False
     model.create_table(wait=True)
     return True
+
+
+def tables_unreachable() -> BaseException | None:
+    """Return why a table could not be described, or None; checked at most once per HEALTH_CHECK_SECONDS.
+
+    The health URL is public: each call describing every table would let anyone spend DescribeTable's
+    control-plane quota, so a container answers from its last check until the next period.
+    """
+    return _tables_check(int(time.monotonic() // settings.HEALTH_CHECK_SECONDS))
+
+
+@functools.lru_cache(maxsize=1)
+def _tables_check(period: int) -> BaseException | None:
+    try:
+        for model in registered_tables():
+            model.describe_table()
+    except Exception as exc:  # noqa: BLE001 - the caller reports it as the contract's 503
+        return exc
+    return None

@@ -9,6 +9,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from pynamodb.exceptions import PynamoDBException
@@ -21,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 # What a failing DynamoDB call raises (PynamoDB wraps botocore's errors, raw clients raise them directly).
 STORAGE_ERRORS = (PynamoDBException, BotoCoreError, ClientError)
+# What Django raises reading a form body (multipart or urlencoded), which no API takes: only JSON is accepted.
+# BadRequest: an urlencoded body that declares a charset other than UTF-8.
+FORM_BODY_ERRORS = (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent, BadRequest)
 
 
 class ApplicationError(Exception):
@@ -119,9 +129,13 @@ def as_application_error(exc: Exception) -> ApplicationError | None:
         return InvalidRequest("Some fields are not valid.", fields=exc.detail)
     if isinstance(exc, drf_exceptions.ParseError):
         return InvalidRequest(f"The body is not valid JSON: {exc.detail}", fields={})
-    if isinstance(exc, drf_exceptions.UnsupportedMediaType | MultiPartParserError):
-        # A malformed multipart body fails while Django's CSRF check reads request.POST; JSON is all we take.
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, (drf_exceptions.UnsupportedMediaType, *FORM_BODY_ERRORS)):
+        # A malformed form body fails while Django's CSRF check reads request.POST; JSON is all we take.
         return UnsupportedMediaType()
+    if isinstance(exc, SuspiciousOperation):
+        return InvalidRequest(fields={})
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
         return NotFound()
     if isinstance(exc, drf_exceptions.Throttled):

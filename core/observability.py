@@ -101,6 +101,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+def client_ip(request: Any) -> str:
+    """Return the caller's IP as API Gateway saw it, or the socket peer off Lambda; never a header it sent.
+
+    On Lambda, Zappa derives REMOTE_ADDR from X-Forwarded-For, which the caller can prefill; the event's
+    requestContext (`http.sourceIp` for HTTP APIs, `identity.sourceIp` for REST APIs) comes from API Gateway.
+    """
+    event = request.META.get("lambda.event")
+    if isinstance(event, dict):
+        context = event.get("requestContext") or {}
+        source_ip = (context.get("http") or {}).get("sourceIp") or (context.get("identity") or {}).get("sourceIp")
+        if source_ip:
+            return str(source_ip)
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
 def request_id(request: Any) -> str:
     """Return the id that ties log lines to this request: Lambda's request id when on Lambda, else a new one."""
     context = request.META.get("lambda.context")

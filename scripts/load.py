@@ -118,6 +118,7 @@ def production_env(*, moto_url: str, bedrock_url: str, database: Path) -> dict[s
         LLM_BACKEND="bedrock",
         CHAT_RATE_LIMIT="",  # every client comes from 127.0.0.1: the limits would be all we measured
         CHAT_IP_RATE_LIMIT="",
+        NEW_SESSION_IP_RATE_LIMIT="",
     )
     return env
 

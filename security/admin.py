@@ -19,7 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from security import charts, selectors, services
-from security.exceptions import ModerationUnavailable
+from security.exceptions import DecisionNotApplicable, ModerationUnavailable
 from security.models import BlockedPrompt
 
 Decision = Callable[..., BlockedPrompt]
@@ -36,11 +36,21 @@ DECISIONS: dict[str, tuple[Decision, str, str]] = {
         "Confirmed block: text now always blocked",
         BlockedPrompt.Status.CONFIRMED,
     ),
+    "acknowledge": (
+        services.blocked_prompt_acknowledge,
+        "Acknowledged: withheld reply reviewed, nothing pinned",
+        BlockedPrompt.Status.ACKNOWLEDGED,
+    ),
     "reopen": (
         services.blocked_prompt_reopen,
         "Reopened: decision removed, text screened again",
         BlockedPrompt.Status.PENDING,
     ),
+}
+# A withheld model reply is not a message anyone sent: it is never pinned as an input verdict.
+DECISIONS_BY_KIND = {
+    BlockedPrompt.Kind.INPUT: ("mark_false_positive", "confirm_block", "reopen"),
+    BlockedPrompt.Kind.OUTPUT: ("acknowledge", "reopen"),
 }
 
 # The queue has seven columns and a filter panel: the navigation sidebar (one link for a moderator, the same as
@@ -51,12 +61,12 @@ FULL_WIDTH = {"is_nav_sidebar_enabled": False}
 @admin.register(BlockedPrompt)
 class BlockedPromptAdmin(admin.ModelAdmin):
     list_display = ["created_at", "excerpt", "category", "verdict_source", "status", "repeat_count", "reviewed_by"]
-    list_filter = ["status", "category", "verdict_source", "created_at"]
+    list_filter = ["status", "kind", "category", "verdict_source", "created_at"]
     search_fields = ["text", "reason"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     list_select_related = ["reviewed_by"]
-    actions = ["mark_false_positive", "confirm_block", "reopen"]
+    actions = ["mark_false_positive", "confirm_block", "acknowledge", "reopen"]
     readonly_fields = [f.name for f in BlockedPrompt._meta.fields] + ["full_text", "other_attempts", "reviewer"]
     fieldsets = [
         ("Message", {"fields": ["full_text", "other_attempts", "kind"]}),
@@ -95,17 +105,25 @@ class BlockedPromptAdmin(admin.ModelAdmin):
     def confirm_block(self, request: HttpRequest, queryset: QuerySet[BlockedPrompt]) -> None:
         self._decide(request, queryset, "confirm_block")
 
+    @admin.action(permissions=["change"], description="Acknowledge (withheld model replies; pins nothing)")
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[BlockedPrompt]) -> None:
+        self._decide(request, queryset, "acknowledge")
+
     @admin.action(permissions=["change"], description="Reopen (remove the decision, screen again)")
     def reopen(self, request: HttpRequest, queryset: QuerySet[BlockedPrompt]) -> None:
         self._decide(request, queryset, "reopen")
 
     def _decide(self, request: HttpRequest, queryset: QuerySet[BlockedPrompt], action: str) -> None:
-        """Apply one decision to each row; stop at the first storage failure and say what was done."""
+        """Apply one decision to each row it fits; stop at the first storage failure and say what was done."""
         service, done, _ = DECISIONS[action]
         decided = 0
+        skipped = 0
         for blocked_prompt in queryset:
             try:
                 service(blocked_prompt=blocked_prompt, reviewer=request.user)
+            except DecisionNotApplicable:
+                skipped += 1
+                continue
             except ModerationUnavailable:
                 self.message_user(
                     request,
@@ -115,6 +133,9 @@ class BlockedPromptAdmin(admin.ModelAdmin):
                 return
             self.log_change(request, blocked_prompt, done)
             decided += 1
+        if skipped:
+            label = self.get_action(action)[2]
+            self.message_user(request, f"{skipped} row(s) skipped: “{label}” does not apply.", messages.WARNING)
         self.message_user(request, f"{done} ({decided} row(s)).", messages.SUCCESS)
 
     def get_urls(self) -> list[URLPattern]:
@@ -148,7 +169,9 @@ class BlockedPromptAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         # Every field is evidence, so there is nothing to save: decisions are the buttons above the form.
         no_save_buttons = dict.fromkeys(["show_save", "show_save_and_continue", "show_save_and_add_another"], False)
-        decisions = [(name, self.get_action(name)[2], outcome) for name, (_, _, outcome) in DECISIONS.items()]
+        row = self.get_object(request, object_id)
+        applicable = DECISIONS_BY_KIND[BlockedPrompt.Kind(row.kind)] if row else ()
+        decisions = [(name, self.get_action(name)[2], DECISIONS[name][2]) for name in applicable]
         context = {**FULL_WIDTH, **no_save_buttons, "decisions": decisions}
         return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
 

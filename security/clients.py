@@ -27,20 +27,26 @@ class ModelVerdict:
 class ScreeningModel(Protocol):
     model_id: str
 
-    def classify(self, normalised: str) -> ModelVerdict:
-        """Return the verdict on `normalised`; raise ScreeningUnavailable if there is none to trust."""
+    def classify(self, text: str) -> ModelVerdict:
+        """Return the verdict on the screened `text`; raise ScreeningUnavailable if there is none to trust."""
         ...
 
 
 def parse_verdict(answer: Any) -> ModelVerdict:
-    """Return the verdict in a model's answer (tool arguments or a JSON object); raise ValueError otherwise."""
+    """Return the verdict in a model's answer (tool arguments or a JSON object); raise ValueError otherwise.
+
+    The error describes the answer by its shape only (`answer_shape`): its values may quote the message.
+    """
     if isinstance(answer, str):
-        answer = json.loads(answer)
+        try:
+            answer = json.loads(answer)
+        except ValueError:
+            raise ValueError(f"verdict is not JSON: {answer_shape(answer)}") from None
     if not isinstance(answer, dict):
-        raise ValueError("verdict is not an object")
+        raise ValueError(f"verdict is not an object: {answer_shape(answer)}")
     verdict, category, reason = answer.get("verdict"), answer.get("category"), answer.get("reason")
     if verdict not in ("safe", "malicious") or not isinstance(category, str) or not isinstance(reason, str):
-        raise ValueError(f"verdict does not match the contract: {answer!r}"[:300])
+        raise ValueError(f"verdict does not match the contract: {answer_shape(answer)}")
     if category not in CATEGORIES:
         category = "other"
     if verdict == "safe":
@@ -48,9 +54,34 @@ def parse_verdict(answer: Any) -> ModelVerdict:
     return ModelVerdict(verdict=verdict, category=category, reason=reason[:500])
 
 
-def screening_message(normalised: str) -> str:
+_CONTRACT_FIELDS = ("verdict", "category", "reason")
+
+
+def answer_shape(answer: Any) -> str:
+    """Describe a model's answer by field names, types and lengths, never a value (a value may quote the message).
+
+    Names outside the contract are model-chosen text too, so they are shown by length only.
+    """
+    if not isinstance(answer, dict):
+        return _value_shape(answer)
+    fields = [
+        f"{name if name in _CONTRACT_FIELDS else f'<name of {len(str(name))} chars>'}: {_value_shape(value)}"
+        for name, value in list(answer.items())[:12]
+    ]
+    more = [f"... {len(answer) - 12} more"] if len(answer) > 12 else []
+    return "{" + ", ".join(fields + more) + "}"
+
+
+def _value_shape(value: Any) -> str:
+    kind = type(value).__name__
+    if value in ("safe", "malicious") or value in CATEGORIES:
+        return f"{kind} {value!r}"  # a contract value, not the model's own words
+    return f"{kind}(len={len(value)})" if isinstance(value, str | list | dict) else kind
+
+
+def screening_message(text: str) -> str:
     """Return the user turn: the message as a JSON string, so it reads as data with clear bounds."""
-    return "Classify this message (a JSON string):\n" + json.dumps({"message": normalised}, ensure_ascii=False)
+    return "Classify this message (a JSON string):\n" + json.dumps({"message": text}, ensure_ascii=False)
 
 
 class BedrockScreeningModel:
@@ -68,8 +99,8 @@ class BedrockScreeningModel:
         )
         self._llm = llm.bind_tools([VERDICT_TOOL], tool_choice="record_verdict")
 
-    def classify(self, normalised: str) -> ModelVerdict:
-        messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(normalised))]
+    def classify(self, text: str) -> ModelVerdict:
+        messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(text))]
         try:
             answer = self._llm.invoke(messages)
         except Exception as exc:  # botocore, network and langchain errors alike: fail closed
@@ -96,9 +127,9 @@ class OfflineScreeningModel:
 
     model_id = "offline-screen"
 
-    def classify(self, normalised: str) -> ModelVerdict:
+    def classify(self, text: str) -> ModelVerdict:
         for category, pattern in _OFFLINE_PATTERNS:
-            if re.search(pattern, normalised):
+            if re.search(pattern, text, flags=re.IGNORECASE):
                 return ModelVerdict("malicious", category, "Matched a known attack phrasing (offline screening).")
         return ModelVerdict("safe", "none", "No known attack phrasing (offline screening).")
 

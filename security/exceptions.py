@@ -25,3 +25,9 @@ class ReplyWithheld(ApplicationError):
     status_code = 502
     code = "reply_withheld"
     default_message = "The assistant's reply failed our safety check, so it was withheld and not saved."
+
+
+class DecisionNotApplicable(ApplicationError):
+    status_code = 409
+    code = "decision_not_applicable"
+    default_message = "This decision does not apply to this kind of row."

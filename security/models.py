@@ -9,13 +9,14 @@ class BlockedPrompt(models.Model):
         PENDING = "pending", "Pending review"
         CONFIRMED = "confirmed", "Confirmed malicious"
         FALSE_POSITIVE = "false_positive", "False positive"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged (model reply)"
 
     class Kind(models.TextChoices):
         INPUT = "input", "User message"
         OUTPUT = "output", "Model reply"
 
     text = models.TextField()
-    text_hash = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the normalised text.")
+    text_hash = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the screened text.")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INPUT)
     category = models.CharField(max_length=64)
     reason = models.TextField(blank=True)

@@ -1,7 +1,13 @@
 """The screening policy: the prompt, its version, and how a message becomes a cache key.
 
-The policy version changes whenever the screening prompt or model changes, so cached model verdicts
-from an older policy are never reused. Moderator pins are keyed without the version (see `pin_key`).
+One text throughout: `screened_text` (NFKC, invisible characters removed, trimmed) is what the screening
+model judges, what the chat model reads, what history stores and what a verdict is keyed on. A verdict is
+never reused for any other text: no case folding or whitespace collapsing, since a case-sensitive payload
+(base64, say) must not inherit the verdict on its lower-case form.
+
+The policy version changes whenever the screening prompt, the key scheme or the model changes, so cached
+model verdicts from an older policy are never reused. Moderator pins are keyed without the version (see
+`pin_key`).
 """
 
 import hashlib
@@ -35,8 +41,8 @@ VERDICT_TOOL = {
 
 # Characters a person cannot see but a model reads: zero-width and bidi controls, Unicode tags
 # (U+E0000-E007F), variation selectors (also Mongolian ones), the combining grapheme joiner and Hangul
-# fillers. Removing them lets look-alike messages share one verdict; every other format character (Cf)
-# goes too.
+# fillers. Removing them means the models and the cache see what a person sees; every other format character
+# (Cf) goes too.
 _INVISIBLE = re.compile(
     "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
     "\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e01ef]"
@@ -58,8 +64,16 @@ def clean(text: str) -> str:
     return _visible(unicodedata.normalize("NFKC", _visible(text)))
 
 
+def screened_text(text: str) -> str:
+    """Return the text a verdict is about, and the only text the models see: cleaned and trimmed."""
+    return clean(text).strip()
+
+
 def normalise(text: str) -> str:
-    """Return the form a verdict is about: cleaned, casefolded, whitespace collapsed (a fixed point)."""
+    """Return `text` cleaned, casefolded and whitespace collapsed (a fixed point), for the output check only.
+
+    Never a cache key: verdicts are about the exact screened text (see the module docstring).
+    """
     current = text
     for _ in range(4):  # casefolding can undo NFKC composition; one more round settles it
         folded = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", clean(current).casefold())).strip()
@@ -69,29 +83,38 @@ def normalise(text: str) -> str:
     return current
 
 
+# Part of the policy version: verdicts keyed on an older scheme (once the casefolded text) are never reused.
+KEY_SCHEME = "screened-text"
+
+
 def policy_version(model_id: str) -> str:
-    """Return the version of the policy: a digest of the screening prompt, tool and model id."""
-    material = json.dumps([SCREEN_SYSTEM_PROMPT, VERDICT_TOOL, model_id], sort_keys=True)
+    """Return the version of the policy: a digest of the screening prompt, tool, key scheme and model id."""
+    material = json.dumps([SCREEN_SYSTEM_PROMPT, VERDICT_TOOL, KEY_SCHEME, model_id], sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def verdict_key(normalised: str, *, version: str) -> str:
-    """Return the intent-cache key of a model verdict on `normalised` under policy `version`."""
-    return hashlib.sha256(f"{version}\n{normalised}".encode()).hexdigest()
+def verdict_key(text: str, *, version: str) -> str:
+    """Return the intent-cache key of a model verdict on the screened `text` under policy `version`."""
+    return hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()
 
 
-def text_hash(normalised: str) -> str:
-    """Return the policy-independent digest of a normalised text (moderation groups attempts by it)."""
-    return hashlib.sha256(normalised.encode()).hexdigest()
+def text_hash(text: str) -> str:
+    """Return the policy-independent digest of a screened text (moderation groups attempts by it)."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def pin_key(normalised: str) -> str:
-    """Return the intent-cache key of a moderator's pinned verdict.
+# Pins once keyed the casefolded text under "pin#"; a new prefix means none of those can match a text
+# its moderator never saw (security/migrations/0002 re-pins every decision under this one).
+PIN_PREFIX = "pin:text#"
+
+
+def pin_key(text: str) -> str:
+    """Return the intent-cache key of a moderator's pinned verdict on the screened `text`.
 
     Pins carry no policy version on purpose: a person decided about this exact text, and a new prompt
     or model must not silently undo that decision.
     """
-    return f"pin#{text_hash(normalised)}"
+    return f"{PIN_PREFIX}{text_hash(text)}"
 
 
 # A reply that repeats this much of the system prompt word for word is leaking it, not paraphrasing.

@@ -9,7 +9,7 @@ from core.dynamodb import TableModel, dynamodb_table, table_meta
 
 @dynamodb_table
 class IntentVerdict(TableModel):
-    """A screening verdict for one normalised text: a model's (with a TTL) or a moderator's pin (none)."""
+    """A screening verdict for one screened text: a model's (with a TTL) or a moderator's pin (none)."""
 
     Meta = table_meta("intent_cache")
 

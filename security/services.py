@@ -15,19 +15,21 @@ from django.utils import timezone
 from core import observability
 from core.exceptions import STORAGE_ERRORS
 from security.clients import ModelVerdict, screening_model, screening_model_id
-from security.exceptions import ModerationUnavailable, PromptBlocked, ReplyWithheld
+from security.exceptions import DecisionNotApplicable, ModerationUnavailable, PromptBlocked, ReplyWithheld
 from security.models import BlockedPrompt
-from security.policy import clean, normalise, pin_key, policy_version, reply_leak, text_hash, verdict_key
+from security.policy import pin_key, policy_version, reply_leak, screened_text, text_hash, verdict_key
 from security.repositories import intent_verdict_delete, intent_verdict_put, intent_verdicts_get
 
 __all__ = [
     "PromptLookup",
     "ScreeningResult",
+    "blocked_prompt_acknowledge",
     "blocked_prompt_confirm_block",
     "blocked_prompt_mark_false_positive",
     "blocked_prompt_reopen",
     "canary_token",
     "screening_model_warm",
+    "prompt_cleaned",
     "prompt_lookup",
     "prompt_screen",
     "reply_check",
@@ -56,16 +58,14 @@ class PromptLookup:
     """A message prepared for screening, with the intent cache's verdict on it if there is one."""
 
     raw: str
-    text: str  # what the models see: NFKC, no invisible characters, trimmed
-    normalised: str  # what a verdict is about
+    text: str  # the screened text: what a verdict is about and all the models see (security.policy)
     cached: ScreeningResult | None
 
 
 def prompt_lookup(*, text: str) -> PromptLookup:
     """Prepare `text` for screening and look up its verdict in the intent cache, without any model call."""
-    cleaned = clean(text).strip()
-    normalised = normalise(cleaned)
-    return PromptLookup(text, cleaned, normalised, _cached_verdict(cleaned, normalised))
+    screened = screened_text(text)
+    return PromptLookup(text, screened, _cached_verdict(screened))
 
 
 def prompt_screen(*, text: str, owner: str, lookup: PromptLookup | None = None) -> ScreeningResult:
@@ -75,17 +75,17 @@ def prompt_screen(*, text: str, owner: str, lookup: PromptLookup | None = None) 
     ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
     """
     lookup = lookup or prompt_lookup(text=text)
-    result = lookup.cached or _model_verdict(lookup.text, lookup.normalised)
+    result = lookup.cached or _model_verdict(lookup.text)
     observability.record(verdict=result.verdict, verdict_source=result.source, screen_model=result.model_id)
     if result.verdict == "malicious":
-        blocked_prompt_record(text=lookup.raw, normalised=lookup.normalised, result=result, owner=owner)
+        blocked_prompt_record(text=lookup.raw, screened=lookup.text, result=result, owner=owner)
         raise PromptBlocked(category=result.category)
     return result
 
 
-def _cached_verdict(text: str, normalised: str) -> ScreeningResult | None:
+def _cached_verdict(text: str) -> ScreeningResult | None:
     version = policy_version(screening_model_id())
-    keys = [pin_key(normalised), verdict_key(normalised, version=version)]
+    keys = [pin_key(text), verdict_key(text, version=version)]
     with observability.stage("cache_read"):
         found = intent_verdicts_get(keys)
     for key in keys:  # a moderator's pin wins over a model verdict
@@ -95,37 +95,37 @@ def _cached_verdict(text: str, normalised: str) -> ScreeningResult | None:
     return None
 
 
-def _model_verdict(text: str, normalised: str) -> ScreeningResult:
+def _model_verdict(text: str) -> ScreeningResult:
     model = screening_model()
     with observability.stage("screening"):
-        answer: ModelVerdict = model.classify(normalised)
+        answer: ModelVerdict = model.classify(text)
     with observability.stage("cache_write"):
         intent_verdict_put(
-            key=verdict_key(normalised, version=policy_version(model.model_id)),
+            key=verdict_key(text, version=policy_version(model.model_id)),
             verdict=answer.verdict,
             category=answer.category,
             reason=answer.reason,
             source="model",
             model_id=model.model_id,
-            ttl=timedelta(seconds=settings.INTENT_CACHE_TTL_SECONDS),
+            ttl=_verdict_ttl(answer.verdict),
         )
     return ScreeningResult(text, answer.verdict, answer.category, answer.reason, "model", model.model_id)
 
 
-def blocked_prompt_record(*, text: str, normalised: str, result: ScreeningResult, owner: str) -> None:
+def blocked_prompt_record(*, text: str, screened: str, result: ScreeningResult, owner: str) -> None:
     """Queue a blocked text for moderators; a repeat of a pending text bumps that row instead of adding one.
 
     The block itself never depends on this: if the database is down the attempt is logged, not queued.
     """
     try:
         with observability.stage("moderation_queue"):
-            _queue_blocked_prompt(text=text, normalised=normalised, result=result, owner=owner)
+            _queue_blocked_prompt(text=text, screened=screened, result=result, owner=owner)
     except DatabaseError as exc:
         logger.error("blocked prompt not queued: %s", exc, extra={"event": "moderation_queue_error"})
 
 
-def _queue_blocked_prompt(*, text: str, normalised: str, result: ScreeningResult, owner: str) -> None:
-    digest = text_hash(normalised)
+def _queue_blocked_prompt(*, text: str, screened: str, result: ScreeningResult, owner: str) -> None:
+    digest = text_hash(screened)
     # A text a moderator already confirmed needs no second review: its repeats are recorded as decided
     # (source "moderator") so they stay out of the pending queue; any other repeat joins the pending row.
     pinned = result.source == "moderator"
@@ -172,7 +172,7 @@ def reply_check(*, reply: str, system_prompt: str, model_id: str, owner: str) ->
 
 
 def _queue_withheld_reply(*, reply: str, reason: str, model_id: str, owner: str) -> None:
-    digest = text_hash(normalise(reply))
+    digest = text_hash(screened_text(reply))
     pending = BlockedPrompt.objects.filter(
         text_hash=digest, kind=BlockedPrompt.Kind.OUTPUT, status=BlockedPrompt.Status.PENDING
     )
@@ -194,19 +194,34 @@ def _queue_withheld_reply(*, reply: str, reason: str, model_id: str, owner: str)
 # written first: if DynamoDB fails nothing changed and the moderator is told to retry; if the row update
 # fails after the pin was written, the pin already enforces the decision and repeating the action (which is
 # idempotent) brings the row in line. The other order could show a decision that screening ignores.
+# A withheld model reply (kind "output") is no input: pinning its text would let that text through as a
+# message for everyone. Output rows are acknowledged or reopened, and never touch the intent cache.
 
 
 def blocked_prompt_mark_false_positive(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
     """Let the prompt's text through from now on: pin `safe` for it and mark the row a false positive."""
+    _require_kind(blocked_prompt, BlockedPrompt.Kind.INPUT)
     _pin_verdict(blocked_prompt, verdict="safe", category="none", reason="A moderator marked this a false positive.")
     return _record_decision(blocked_prompt, status=BlockedPrompt.Status.FALSE_POSITIVE, reviewer=reviewer)
 
 
 def blocked_prompt_confirm_block(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
     """Block the prompt's text from now on without asking the model: pin `malicious` and confirm the row."""
+    _require_kind(blocked_prompt, BlockedPrompt.Kind.INPUT)
     reason = "A moderator confirmed this block."
     _pin_verdict(blocked_prompt, verdict="malicious", category=blocked_prompt.category, reason=reason)
     return _record_decision(blocked_prompt, status=BlockedPrompt.Status.CONFIRMED, reviewer=reviewer)
+
+
+def blocked_prompt_acknowledge(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
+    """Record that a moderator reviewed a withheld model reply; nothing is pinned (a reply is not an input)."""
+    _require_kind(blocked_prompt, BlockedPrompt.Kind.OUTPUT)
+    return _record_decision(blocked_prompt, status=BlockedPrompt.Status.ACKNOWLEDGED, reviewer=reviewer)
+
+
+def _require_kind(blocked_prompt: BlockedPrompt, kind: str) -> None:
+    if blocked_prompt.kind != kind:
+        raise DecisionNotApplicable(f"This decision applies to {BlockedPrompt.Kind(kind).label.lower()} rows only.")
 
 
 def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
@@ -214,12 +229,15 @@ def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBa
 
     The model verdict under the current policy goes too, so the text's next attempt is screened afresh
     instead of the old verdict deciding silently until its TTL runs out (up to INTENT_CACHE_TTL_SECONDS).
+    An output row only goes back to pending: it has nothing in the intent cache.
     """
-    normalised = normalise(blocked_prompt.text)
+    if blocked_prompt.kind == BlockedPrompt.Kind.OUTPUT:
+        return _record_decision(blocked_prompt, status=BlockedPrompt.Status.PENDING, reviewer=reviewer)
+    screened = screened_text(blocked_prompt.text)
     version = policy_version(screening_model_id())
     try:
-        intent_verdict_delete(pin_key(normalised))
-        intent_verdict_delete(verdict_key(normalised, version=version))
+        intent_verdict_delete(pin_key(screened))
+        intent_verdict_delete(verdict_key(screened, version=version))
     except STORAGE_ERRORS as exc:
         raise ModerationUnavailable(cause=exc) from exc
     return _record_decision(blocked_prompt, status=BlockedPrompt.Status.PENDING, reviewer=reviewer)
@@ -228,7 +246,7 @@ def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBa
 def _pin_verdict(blocked_prompt: BlockedPrompt, *, verdict: str, category: str, reason: str) -> None:
     try:
         intent_verdict_put(
-            key=pin_key(normalise(blocked_prompt.text)),
+            key=pin_key(screened_text(blocked_prompt.text)),
             verdict=verdict,
             category=category,
             reason=f"{reason} (blocked prompt #{blocked_prompt.pk})",
@@ -248,3 +266,18 @@ def _record_decision(
     blocked_prompt.reviewed_at = timezone.now()
     blocked_prompt.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     return blocked_prompt
+
+
+def prompt_cleaned(*, text: str) -> str:
+    """Return `text` as screening judges it, the models read it and history stores it (security.policy)."""
+    return screened_text(text)
+
+
+def _verdict_ttl(verdict: str) -> timedelta:
+    """Return how long a model verdict is reused: a "safe" one (INTENT_CACHE_SAFE_TTL_SECONDS) less than others.
+
+    A wrong "safe" lets every repeat through unscreened and reaches no moderator; a wrong "malicious"
+    lands in the moderation queue, where a pin corrects it. So the riskier verdict is trusted for less.
+    """
+    seconds = settings.INTENT_CACHE_SAFE_TTL_SECONDS if verdict == "safe" else settings.INTENT_CACHE_TTL_SECONDS
+    return timedelta(seconds=seconds)

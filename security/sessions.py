@@ -3,20 +3,42 @@
 It keeps the contract of django.contrib.sessions.backends.base.SessionBase the way the db and cache
 backends do: creating never overwrites a live session (conditional put → CreateError), saving never
 resurrects a deleted one (→ UpdateError), and an expired item reads as an empty session even before
-DynamoDB's TTL removes it.
+DynamoDB's TTL removes it. Any cookie value is safe to hand it: a key that this engine cannot have issued
+is no session, without a DynamoDB call (Django's tests/sessions_tests runs against it, see
+tests/security/django_sessions/).
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
-from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, SessionBase, UpdateError
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from security.repositories import SessionItem
 
+# Django issues keys of 32 characters from VALID_KEY_CHARS, and SessionBase takes any of 8 or more. The upper
+# bound keeps a junk cookie from ever reaching DynamoDB, which refuses a key over 2,048 bytes (ValidationException,
+# that moto does not raise), and keeps every key built from the owner (request markers, the by_owner index) short.
+SESSION_KEY_MIN_LENGTH = 8
+SESSION_KEY_MAX_LENGTH = 64
+_SESSION_KEY_CHARS = frozenset(VALID_KEY_CHARS)
+
+
+def is_session_key(value: object) -> TypeGuard[str]:
+    """Return True when `value` could be a key this engine issued: 8 to 64 lowercase ASCII letters and digits."""
+    return (
+        isinstance(value, str)
+        and SESSION_KEY_MIN_LENGTH <= len(value) <= SESSION_KEY_MAX_LENGTH
+        and _SESSION_KEY_CHARS.issuperset(value)
+    )
+
 
 class SessionStore(SessionBase):
     """Session store whose items live in the `{prefix}sessions` table."""
+
+    def _validate_session_key(self, key: str | None) -> bool:
+        """Accept only keys this engine could have issued; anything else is no session (Django drops it)."""
+        return is_session_key(key)
 
     def _get_live_item(self, session_key: str) -> SessionItem | None:
         try:
@@ -33,9 +55,9 @@ class SessionStore(SessionBase):
             return {}
         return self.decode(item.data)
 
-    def exists(self, session_key: str) -> bool:
-        """Return True when a live session is stored under `session_key`."""
-        return self._get_live_item(session_key) is not None
+    def exists(self, session_key: str | None) -> bool:
+        """Return True when a live session is stored under `session_key`; False for None or a malformed key."""
+        return is_session_key(session_key) and self._get_live_item(session_key) is not None
 
     def create(self) -> None:
         """Store a new empty session under a fresh key that no live session has."""
@@ -67,9 +89,9 @@ class SessionStore(SessionBase):
             raise (CreateError if must_create else UpdateError) from exc
 
     def delete(self, session_key: str | None = None) -> None:
-        """Delete the session under `session_key` (default: this one); a missing one is fine."""
+        """Delete the session under `session_key` (default: this one); a missing or malformed one is fine."""
         session_key = session_key or self.session_key
-        if session_key is None:
+        if not is_session_key(session_key):
             return
         try:
             SessionItem(session_key).delete()

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from tests.fakes.bedrock import FakeBedrock  # noqa: E402
+from tests.fakes.dynamodb_limits import enforce_key_limits  # noqa: E402
 
 # Property tests stay quick and never time out on a slow machine; API-level ones ask for fewer examples.
 settings.register_profile("project", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -49,11 +50,21 @@ def dynamodb() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def dynamodb_key_limits(dynamodb: None) -> Iterator[None]:
+    """DynamoDB's refusal of empty and oversized key values (ValidationException), which moto does not make."""
+    from core.dynamodb import dynamodb_client
+
+    with enforce_key_limits(dynamodb_client()):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_model_clients() -> Iterator[None]:
     from chatapp.clients import chat_model
     from core.aws import llm_backend
+    from core.dynamodb import _tables_check
     from security.clients import screening_model
 
-    for cached in (chat_model, screening_model, llm_backend):
+    for cached in (chat_model, screening_model, llm_backend, _tables_check):
         cached.cache_clear()
     yield

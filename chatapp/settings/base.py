@@ -1,5 +1,6 @@
 """Settings for every environment, read from environment variables (see README's configuration table)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -32,12 +33,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",
     "core",
     "security",
     "chatapp",
 ]
 
 MIDDLEWARE = [
+    "core.middleware.ApiNoStoreMiddleware",  # first: it marks every API answer, the 413 below included
+    "core.middleware.RequestBodyLimitMiddleware",  # 413 before anything reads a body (MAX_REQUEST_BYTES)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.SessionMiddleware",  # Django's, answering 503 when the session store fails
@@ -46,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: answers a locked-out login
 ]
 
 ROOT_URLCONF = "chatapp.urls"
@@ -68,6 +73,18 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Admin login lockout (django-axes, attempts in the ORM database): after ADMIN_LOGIN_FAILURE_LIMIT failures of
+# one username from one client IP, that pair is refused (429), right password included, for
+# ADMIN_LOCKOUT_MINUTES after its last attempt. The IP is API Gateway's, as for the rate limits: never a
+# header the client sends. Keyed on the pair, so nobody can lock a moderator out from another address.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOCKOUT_MINUTES", default=15))
+if not (1 <= AXES_FAILURE_LIMIT <= 10 and AXES_COOLOFF_TIME >= timedelta(minutes=15)):
+    raise ImproperlyConfigured("ADMIN_LOGIN_FAILURE_LIMIT must be 1-10 and ADMIN_LOCKOUT_MINUTES at least 15")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.observability.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -97,6 +114,8 @@ SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
+# The page takes its token from GET /api/v1/session, and the admin's forms carry theirs: no script reads it.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
@@ -166,14 +185,25 @@ BEDROCK_PRICES = {
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
 # Bodies above this are refused (413) before parsing; a message can take up to 6 bytes per character as JSON.
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=MAX_MESSAGE_CHARS * 6 + 4096)
+# Django's own cap on a body read into memory, at the same bound: RequestDataTooBig is answered 413 as well.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
+# Characters of history sent with a message (whole pairs, oldest dropped first): ~6,000 tokens at most.
+HISTORY_MAX_CHARS = env.int("HISTORY_MAX_CHARS", default=24000)
 INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 3600)
+# A "safe" model verdict is reused for less time: a wrong one lets repeats through unreviewed (see _verdict_ttl).
+INTENT_CACHE_SAFE_TTL_SECONDS = env.int("INTENT_CACHE_SAFE_TTL_SECONDS", default=24 * 3600)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/min")
 # Per client IP (API Gateway's sourceIp), across all its sessions: bounds session-cycling floods.
 CHAT_IP_RATE_LIMIT = env("CHAT_IP_RATE_LIMIT", default="60/min")
+# New sessions per client IP (the session endpoint and a cookie-less chat post create them): bounds the sessions
+# table against cookie-less floods, while a NAT of ordinary visitors (one session each, kept 14 days) fits.
+NEW_SESSION_IP_RATE_LIMIT = env("NEW_SESSION_IP_RATE_LIMIT", default="60/hour")
 LOG_MESSAGE_CONTENT = env.bool("LOG_MESSAGE_CONTENT", default=False)
 # CloudWatch metrics embedded in the request's log line (EMF); on by default on Lambda.
 EMBEDDED_METRICS = env.bool("EMBEDDED_METRICS", default=ON_LAMBDA)
+# /api/v1/health describes the tables at most once per this many seconds per container (it is public).
+HEALTH_CHECK_SECONDS = env.int("HEALTH_CHECK_SECONDS", default=30)
 # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
 RETRY_AFTER_SECONDS = env.int("RETRY_AFTER_SECONDS", default=5)
 

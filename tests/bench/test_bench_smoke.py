@@ -5,7 +5,7 @@ from django.test import Client
 
 from bench.cost import dollars, expected_screenings, make_trace, tally
 from bench.models import ModelScript
-from security.policy import normalise
+from security.policy import screened_text
 from tests.fakes.bedrock import MALICIOUS_MARKER
 
 CHAT_URL = "/api/v1/ai/chat"
@@ -25,7 +25,7 @@ def _chat(http: Client, message: str) -> int:
     ).status_code
 
 
-def test_replay_screens_each_distinct_normalised_text_once(http, bedrock, settings):
+def test_replay_screens_each_distinct_screened_text_once(http, bedrock, settings):
     settings.CHAT_RATE_LIMIT = ""
     script = ModelScript()
     bedrock.default = script
@@ -36,7 +36,7 @@ def test_replay_screens_each_distinct_normalised_text_once(http, bedrock, settin
 
     assert expected_screenings(trace) < len(trace)  # the trace does repeat itself
     assert counts["screening_calls"] == counts["expected_screening_calls"] == expected_screenings(trace)
-    blocked = sum(MALICIOUS_MARKER in normalise(message) for message in trace)
+    blocked = sum(MALICIOUS_MARKER in message.casefold() for message in trace)  # the fake screener's rule
     assert blocked >= 2
     assert counts["statuses"] == {"200": len(trace) - blocked, "403": blocked}
     screen_model, chat_model = settings.BEDROCK_SCREEN_MODEL_ID, settings.BEDROCK_CHAT_MODEL_ID
@@ -45,7 +45,10 @@ def test_replay_screens_each_distinct_normalised_text_once(http, bedrock, settin
     assert dollars(counts["tokens"], settings.BEDROCK_PRICES)[chat_model] > 0
 
 
-def test_trace_variants_normalise_to_earlier_messages():
+def test_trace_variants_are_screened_as_texts_of_their_own():
     trace = make_trace(200, seed=1)
 
-    assert expected_screenings(trace) < len({message for message in trace})
+    assert expected_screenings(trace) == len({screened_text(message) for message in trace})
+    assert expected_screenings(trace) < len(trace)  # exact repeats still share a verdict
+    case_and_space_variants = {" ".join(message.casefold().split()) for message in trace}
+    assert len(case_and_space_variants) < expected_screenings(trace)  # variants are not folded together

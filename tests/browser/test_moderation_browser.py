@@ -82,3 +82,29 @@ def test_cleared_text_passes_through_the_chat_page(page, bedrock):
     reply = page.locator("#thread .message[data-role=assistant]")
     expect(reply.first).to_contain_text(INJECTION)  # the fake chat model echoes the message
     assert bedrock.calls_to(SCREEN) == []
+
+
+def admin_login(page, username: str, password: str) -> None:
+    page.goto("/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_admin_login_locks_out_after_ten_failures_even_with_the_right_password(page, browser, live_server):
+    moderator = User.objects.create_user("moderator", password="a-long-password-1", is_staff=True)
+    moderator.groups.add(Group.objects.get(name="moderators"))
+    for attempt in range(10):  # the contract: locked after at most 10 failures
+        admin_login(page, "moderator", f"wrong-guess-{attempt}")
+        if attempt < 9:
+            expect(page.locator(".errornote")).to_contain_text("correct username and password")
+    admin_login(page, "moderator", "a-long-password-1")  # the 11th try, with the right password
+    expect(page.locator("body")).to_contain_text("too many login attempts")
+    page.goto("/admin/security/blockedprompt/")
+    expect(page.get_by_label("Password")).to_be_visible()  # still the login page: no session was granted
+    screenshot(page, "admin-lockout")
+    # another username from this address is not locked by this one's failures
+    other = User.objects.create_user("other-moderator", password="another-long-password-2", is_staff=True)
+    other.groups.add(Group.objects.get(name="moderators"))
+    admin_login(page, "other-moderator", "another-long-password-2")
+    expect(page.get_by_role("link", name="Queue: prompts waiting for review")).to_be_visible()

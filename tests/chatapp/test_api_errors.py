@@ -51,6 +51,16 @@ def test_message_over_the_limit_is_400(api, bedrock, settings):
     assert api.chat("x" * 50).status_code == 200
 
 
+def test_the_limit_counts_the_text_the_models_would_read(api, bedrock, settings):
+    settings.MAX_MESSAGE_CHARS = 50
+    expanding = "\ufdfa" * 3  # three characters that NFKC makes 54
+    error = assert_error(api.chat(expanding), 400, "invalid_request")
+    assert "50" in error["fields"]["message"][0]
+    assert_nothing_stored(api, bedrock)
+    invisible = "\u200b" * 40 + "x" * 50  # zero-width spaces are removed before the models see anything
+    assert api.chat(invisible).status_code == 200
+
+
 def test_json_that_is_not_an_object_is_400(api, bedrock):
     error = assert_error(api.post(CHAT_URL, ["hello"]), 400, "invalid_request")
     assert "fields" in error

@@ -86,3 +86,23 @@ def test_logged_in_user_owns_conversations_across_sessions(api, bedrock, django_
     elsewhere = ApiClient()
     elsewhere.http.force_login(user)
     assert [c["id"] for c in elsewhere.get("/api/v1/conversations").json()["conversations"]] == [conversation_id]
+
+
+def test_after_delete_replaying_a_request_id_never_returns_the_deleted_reply(api, bedrock):
+    first = api.chat("a secret plan", request_id="r-1").json()
+    conversation_id = first["conversation_id"]
+    second = api.chat("more of it", conversation_id=conversation_id, request_id="r-2").json()
+    assert api.delete(f"/api/v1/conversations/{conversation_id}").status_code == 204
+
+    continued = api.chat("more of it", conversation_id=conversation_id, request_id="r-2")
+    assert continued.status_code == 404
+    assert second["message"]["id"] not in continued.content.decode()
+
+    again = api.chat("a secret plan", request_id="r-1")
+    assert again.status_code == 200
+    fresh = again.json()
+    assert fresh["conversation_id"] != conversation_id
+    assert fresh["message"]["id"] != first["message"]["id"]
+    assert api.get(f"/api/v1/conversations/{conversation_id}").status_code == 404
+    # the fresh answer is the request's answer from now on
+    assert api.chat("a secret plan", request_id="r-1").json() == fresh

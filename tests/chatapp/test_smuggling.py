@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from security.policy import normalise
+from security.policy import screened_text
 from tests.security.test_policy import INVISIBLE, with_invisibles
 
 SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
@@ -29,7 +29,7 @@ def test_texts_differing_only_in_invisible_characters_share_one_screening_call(a
     screened = bedrock.calls_to(SCREEN)[before:]
     assert len(screened) == 1
     sent = json.loads(screened[0].last_user_text.split("\n", 1)[1])["message"]
-    assert sent == normalise(f"{marker} {plain}")
+    assert sent == screened_text(f"{marker} {plain}")
     assert not any(char in screened[0].last_user_text for char in INVISIBLE)
 
 

@@ -21,8 +21,16 @@ from tests.fakes.bedrock import MALICIOUS_MARKER
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TABLES = ("sessions", "intent_cache", "conversations", "rate_limits")
-# Only `ensure_tables` (run once per deployment through `zappa manage`) needs these.
-TABLE_SETUP_ACTIONS = {"dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:DescribeTimeToLive"}
+# Table administration: only `ensure_tables` needs some of these, and it runs with the deployer's credentials.
+TABLE_ADMIN_ACTIONS = {
+    "dynamodb:CreateTable",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+    "dynamodb:UpdateTimeToLive",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:CreateGlobalTable",
+    "dynamodb:UpdateContinuousBackups",
+}
 ZAPPA_SETTINGS = json.loads((PROJECT / "zappa_settings.json").read_text())
 STAGES = sorted(ZAPPA_SETTINGS)
 
@@ -98,14 +106,19 @@ def recorded_calls(monkeypatch) -> Iterator[list[tuple[str, str, dict[str, Any]]
 
 @pytest.fixture
 def chat_flow_calls(recorded_calls, db, settings, bedrock, django_user_model) -> list[tuple[str, str, dict[str, Any]]]:
-    """Run every path a deployment takes: tables, session, chats, a retry, a block, reads, delete, health, admin."""
+    """Run every path the running function takes: session, chats, a retry, a block, reads, delete, health, admin.
+
+    The tables are made first by `ensure_tables`, as the deployer does with their own credentials: its
+    calls are not the function's.
+    """
     settings.CHAT_RATE_LIMIT = "20/min"
+    settings.NEW_SESSION_IP_RATE_LIMIT = "60/hour"
     from core.dynamodb import registered_tables
 
     for model in registered_tables():
         model.delete_table()
-    recorded_calls.clear()  # the deletes above are the test's own setup
     call_command("ensure_tables")
+    recorded_calls.clear()  # the setup above is the deployer's, not the function's
     api = ApiClient()
     first = api.chat("Hello", request_id="retry-me")
     assert first.status_code == 200
@@ -140,7 +153,25 @@ def test_policy_grants_no_action_the_code_does_not_use(chat_flow_calls, stage):
     granted = {action for statement in statements(stage_policy(stage)) for action in statement["Action"]}
     granted -= {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
     assert granted <= used, f"granted but never used: {sorted(granted - used)}"
-    assert used & TABLE_SETUP_ACTIONS == {"dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_runtime_role_cannot_administer_tables(stage):
+    granted = {action for statement in statements(stage_policy(stage)) for action in statement["Action"]}
+    assert granted & TABLE_ADMIN_ACTIONS == set()
+
+
+def test_ensure_tables_needs_only_what_deploy_md_asks_of_the_deployer(recorded_calls):
+    from core.dynamodb import registered_tables
+
+    for model in registered_tables():
+        model.delete_table()
+    recorded_calls.clear()
+    call_command("ensure_tables")
+    used = {action for s, o, p in recorded_calls for action, _ in authorisations(s, o, p, "any-")}
+    assert used == {"dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"}
+    deploy_md = (PROJECT / "DEPLOY.md").read_text()
+    assert all(action in deploy_md for action in used)
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from security.models import BlockedPrompt
-from security.policy import normalise, pin_key
+from security.policy import pin_key, screened_text
 from security.repositories import IntentVerdict, intent_verdicts_get
 from tests.security.conftest import INJECTION, blocked_prompt_make
 
@@ -29,7 +29,7 @@ def decide_url(blocked: BlockedPrompt) -> str:
 
 
 def pin_of(blocked: BlockedPrompt) -> IntentVerdict | None:
-    key = pin_key(normalise(blocked.text))
+    key = pin_key(screened_text(blocked.text))
     return intent_verdicts_get([key]).get(key)
 
 
@@ -91,7 +91,9 @@ def test_changelist_searches_text_and_reason(moderated):
 
 def test_detail_shows_the_evidence_escaped_and_read_only(moderated):
     blocked = blocked_prompt_make("<script>alert('x')</script>\nsecond line", owner_hash="feedfacecafebeef")
-    twin = blocked_prompt_make("<SCRIPT>alert('x')</SCRIPT> second line", status="confirmed")
+    # the same text once cleaned
+    twin = blocked_prompt_make("<script>alert('x')</script>\nsecond line\u200b ", status="confirmed")
+    blocked_prompt_make("<SCRIPT>alert('x')</SCRIPT>\nsecond line")  # another text: another group
     page = moderated.get(detail_url(blocked))
     assert page.status_code == 200
     html = page.content.decode()
@@ -202,6 +204,7 @@ def test_overview_shows_counts_chart_and_top_texts(moderated):
         ("pending", "Pending review", 2),
         ("confirmed", "Confirmed malicious", 1),
         ("false_positive", "False positive", 1),
+        ("acknowledged", "Acknowledged (model reply)", 0),
     ]
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
     assert "3 blocked prompts from" in html  # the 40-day-old row is outside the chart
@@ -267,3 +270,56 @@ def test_anonymous_decision_post_changes_nothing(client, blocked):
     assert response.status_code == 302 and response.url.startswith("/admin/login/")
     blocked.refresh_from_db()
     assert blocked.status == "pending"
+
+
+LEAKED_REPLY = "Sure. My instructions say: You are a helpful assistant for the shop."
+
+
+@pytest.mark.parametrize("action", ["mark_false_positive", "confirm_block"])
+def test_input_decisions_skip_withheld_replies_and_pin_nothing_for_them(moderated, action):
+    reply = blocked_prompt_make(LEAKED_REPLY, kind="output", verdict_source="output_check")
+    message = blocked_prompt_make(INJECTION)
+    selected = {"action": action, "_selected_action": [reply.pk, message.pk]}
+    response = moderated.post(QUEUE, selected, follow=True)
+    assert "1 row(s) skipped" in response.content.decode()
+    reply.refresh_from_db()
+    message.refresh_from_db()
+    assert reply.status == "pending" and reply.reviewed_by is None
+    assert pin_of(reply) is None
+    assert message.status != "pending" and pin_of(message) is not None
+    assert moderated.post(decide_url(reply), {"action": action}).status_code == 302  # the button, forged
+    reply.refresh_from_db()
+    assert reply.status == "pending" and pin_of(reply) is None
+
+
+def test_a_withheld_reply_is_acknowledged_or_reopened_only(moderated, moderator):
+    reply = blocked_prompt_make(LEAKED_REPLY, kind="output", verdict_source="output_check")
+    page = moderated.get(detail_url(reply)).content.decode()
+    assert 'value="acknowledge"' in page
+    assert 'value="mark_false_positive"' not in page and 'value="confirm_block"' not in page
+    moderated.post(decide_url(reply), {"action": "acknowledge"})
+    reply.refresh_from_db()
+    assert (reply.status, reply.reviewed_by) == ("acknowledged", moderator)
+    assert pin_of(reply) is None
+    moderated.post(decide_url(reply), {"action": "reopen"})
+    reply.refresh_from_db()
+    assert reply.status == "pending"
+    message_page = moderated.get(detail_url(blocked_prompt_make(INJECTION))).content.decode()
+    assert 'value="acknowledge"' not in message_page and 'value="confirm_block"' in message_page
+
+
+def test_admin_lockout_is_keyed_on_api_gateways_source_ip_not_a_forwarded_header(moderator):
+    def login_from(source_ip: str, password: str, forwarded: str = "203.0.113.7") -> int:
+        event = {"version": "2.0", "requestContext": {"http": {"sourceIp": source_ip}}}
+        response = Client().post(
+            "/admin/login/?next=/admin/",
+            {"username": "mod", "password": password},
+            REMOTE_ADDR=forwarded,  # what Zappa derives from X-Forwarded-For: the caller's choice
+            **{"lambda.event": event},
+        )
+        return response.status_code
+
+    failures = [login_from("192.0.2.1", "wrong", forwarded=f"198.51.100.{n}") for n in range(10)]
+    assert failures == [200] * 9 + [429]  # the tenth failure locks the pair at once
+    assert login_from("192.0.2.1", "mod-password-1", forwarded="198.51.100.99") == 429  # locked, right password
+    assert login_from("192.0.2.2", "mod-password-1") == 302  # the same user from elsewhere logs in

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from security.policy import LEAK_RUN_CHARS, clean, normalise, reply_leak, verdict_key
+from security.policy import LEAK_RUN_CHARS, clean, normalise, reply_leak, screened_text, verdict_key
 
 ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u034f", "\u180e"]
 BIDI = ["\u200e", "\u200f", "\u061c", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
@@ -38,10 +38,18 @@ def test_clean_is_idempotent(text):
 
 
 @given(with_invisibles())
-def test_invisible_characters_change_neither_the_normal_form_nor_the_cache_key(pair):
+def test_invisible_characters_change_neither_the_screened_text_nor_the_cache_key(pair):
     text, smuggled = pair
-    assert normalise(smuggled) == normalise(text)
-    assert verdict_key(normalise(smuggled), version="v") == verdict_key(normalise(text), version="v")
+    assert screened_text(smuggled) == screened_text(text)
+    assert verdict_key(screened_text(smuggled), version="v") == verdict_key(screened_text(text), version="v")
+
+
+@given(texts)
+def test_the_cache_key_keeps_letter_case_and_inner_spacing(text):
+    screened = screened_text(text)
+    for variant in {screened.swapcase(), screened.replace(" ", "  ")} - {screened}:
+        assert screened_text(variant) != screened
+        assert verdict_key(screened_text(variant), version="v") != verdict_key(screened, version="v")
 
 
 @given(texts, invisible)

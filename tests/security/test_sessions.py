@@ -132,3 +132,66 @@ def test_corrupt_data_reads_as_empty(session):
     item.data = "not-a-signed-session"
     item.save()
     assert SessionStore(session.session_key).load() == {}
+
+
+# What a client can put in the session cookie: every one of these is no session, and never a DynamoDB call
+# (DynamoDB refuses an empty key or one over 2,048 bytes with ValidationException; moto would not).
+JUNK_KEYS = [
+    pytest.param("", id="empty"),
+    pytest.param("1234567", id="too-short"),
+    pytest.param("a" * 65, id="longer-than-issued"),
+    pytest.param("a" * 2049, id="over-dynamodb-key-limit"),
+    pytest.param("x" * 100_000, id="huge"),
+    pytest.param("é" * 32, id="non-ascii"),
+    pytest.param("ABCDEFGHABCDEFGHABCDEFGHABCDEFGH", id="upper-case"),
+    pytest.param("abcd efgh;ijkl=mnop", id="separators"),
+    pytest.param("abcdefgh\x00ijklmnop", id="nul"),
+    pytest.param("abcdefgh\ud800ijklmnop", id="lone-surrogate"),
+    pytest.param("../../etc/passwd", id="path"),
+]
+
+
+@pytest.fixture
+def dynamodb_calls() -> list[str]:
+    """The DynamoDB operations the shared client sends during the test."""
+    from core.dynamodb import dynamodb_client
+
+    calls: list[str] = []
+    events = dynamodb_client().meta.events
+    events.register("before-call.dynamodb", lambda model, **kwargs: calls.append(model.name), unique_id="spy")
+    yield calls
+    events.unregister("before-call.dynamodb", unique_id="spy")
+
+
+@pytest.mark.parametrize("key", [None, ""])
+def test_exists_of_no_key_is_false(session, key):
+    assert session.exists(key) is False
+
+
+@pytest.mark.parametrize("key", JUNK_KEYS)
+def test_junk_key_is_no_session_and_never_reaches_dynamodb(key, dynamodb_calls):
+    session = SessionStore(key)
+    assert session.session_key is None
+    assert session.load() == {}
+    assert session.exists(key) is False
+    session.delete(key)
+    assert dynamodb_calls == []
+
+
+@pytest.mark.parametrize("key", JUNK_KEYS)
+def test_junk_key_is_replaced_by_a_fresh_key_on_save(key):
+    session = SessionStore(key)
+    session["a"] = 1
+    session.save()
+    assert session.session_key != key
+    assert len(session.session_key) == 32
+    assert SessionStore(session.session_key)["a"] == 1
+
+
+def test_keys_django_issues_and_accepts_are_looked_up(session, dynamodb_calls):
+    session.save()
+    dynamodb_calls.clear()
+    assert len(session.session_key) == 32
+    assert session.exists(session.session_key)
+    assert SessionStore("12345678").load() == {}  # Django's shortest valid key: looked up, not found
+    assert dynamodb_calls == ["GetItem", "GetItem"]
