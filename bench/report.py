@@ -1,6 +1,6 @@
 """The results table: one row per measurement, every goal marked met, NOT MET or n/a."""
 
-from bench import cold, latency, streaming, warm
+from bench import cold, latency, pages, streaming, warm
 from bench.stats import median
 
 Row = tuple[str, str, str, str]  # benchmark, measured, goal, status
@@ -133,6 +133,37 @@ def artifact_rows(result: dict) -> list[Row]:
         f"{result['zipped_mib']} MiB zipped, {result['unzipped_mib']} MiB unzipped, {result['bytecode_files']} .pyc"
     )
     return [("5 Lambda artifact size", measured, "info", "info")]
+
+
+def pages_rows(result: dict) -> list[Row]:
+    long_n, short_n = result["messages"]["long"], result["messages"]["short"]
+    measured = f"{result['long_median_ms']} / {result['short_median_ms']} ms = {result['ratio']}x"
+    rows = [
+        (
+            f"6 first page of {short_n}, {long_n:,} vs {short_n} messages (median of {result['rounds']})",
+            measured,
+            f"<= {pages.GOAL_RATIO}x",
+            status(result["ratio"] <= pages.GOAL_RATIO),
+        ),
+        (
+            "6 first page, the same, outside the Query",
+            f"{result['outside_query_median_ms']['long']} / {result['outside_query_median_ms']['short']} ms"
+            f" = {result['ratio_outside_query']}x (Query in moto: {result['query_median_ms']['long']}"
+            f" / {result['query_median_ms']['short']} ms)",
+            "info",
+            "info",
+        ),
+    ]
+    for name, label in [
+        ("long_first", f"first page of {long_n:,} messages"),
+        ("long_earlier", "an earlier page"),
+        ("short_first", f"first page of {short_n} messages"),
+        ("list_first", "a page of conversations"),
+    ]:
+        read = result["reads"][name]
+        units = f"{read['rcu_from_item_sizes']:g} RCU ({read['items_read']} items, {'+'.join(read['operations'])})"
+        rows.append((f"6 reads per page, {label}", units, "info", "info"))
+    return rows
 
 
 def _short(model_id: str) -> str:

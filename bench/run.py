@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import artifact, cold, cost, latency, report, streaming, warm
+from bench import artifact, cold, cost, latency, pages, report, streaming, warm
 from bench.servers import world
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -35,8 +35,14 @@ def measure() -> dict:
     results: dict = {"machine": machine()}
     started = time.perf_counter()
     with world() as bench_world, artifact.unzipped() as artifact_dir:
-        benchmarks = [("cold_start", cold), ("warm", warm), ("latency", latency), ("cost", cost)]
-        for name, benchmark in [*benchmarks, ("streaming", streaming)]:
+        for name, benchmark in [
+            ("cold_start", cold),
+            ("warm", warm),
+            ("latency", latency),
+            ("cost", cost),
+            ("streaming", streaming),
+            ("pages", pages),
+        ]:
             _progress(f"running {name} ...")
             extra = {"artifact_dir": artifact_dir} if benchmark is cold else {}
             phase_started = time.perf_counter()
@@ -55,6 +61,7 @@ def rows(results: dict) -> list[report.Row]:
         *report.cost_rows(results["cost"]),
         *report.streaming_rows(results["streaming"], results["cost"]),
         *report.artifact_rows(results["artifact"]),
+        *report.pages_rows(results["pages"]),
     ]
 
 
@@ -63,7 +70,16 @@ def _progress(message: str) -> None:
     sys.stderr.flush()
 
 
+def measure_pages() -> list[report.Row]:
+    """Run only benchmark 6 (history pages) and return its rows: `python -m bench pages`."""
+    with world() as bench_world:
+        return report.pages_rows(pages.run(bench_world))
+
+
 def main() -> None:
+    if sys.argv[1:] == ["pages"]:
+        sys.stdout.write(report.table(measure_pages()) + "\n")
+        return
     results = measure()
     results["table"] = [
         dict(zip(("benchmark", "measured", "goal", "status"), row, strict=True)) for row in rows(results)

@@ -7,7 +7,12 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +21,7 @@ from rest_framework.views import APIView
 from chatapp import selectors, services
 from chatapp.authentication import existing_owner, request_owner
 from chatapp.fields import StrictCharField, StrictUUIDField
+from chatapp.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from chatapp.schema import error_responses
 from chatapp.throttling import ChatIpRateThrottle, ChatRateThrottle
 from chatapp.tickets import socket_ticket_issue
@@ -33,12 +39,18 @@ class MessageSerializer(serializers.Serializer):
     role = serializers.CharField()
     content = serializers.CharField()
     created_at = serializers.DateTimeField()
-    # Assistant messages only: anything but end_turn is not a complete answer.
-    stop_reason = serializers.ChoiceField(STOP_REASONS, required=False)
+    stop_reason = serializers.ChoiceField(
+        STOP_REASONS,
+        required=False,
+        help_text="Assistant messages only: why the reply ended; anything but end_turn is not a complete answer.",
+    )
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
+        """Give every assistant message a stop_reason (end_turn for replies stored before it was recorded)."""
         data = super().to_representation(instance)
-        if data.get("stop_reason") is None:
+        if data.get("role") == "assistant":
+            data["stop_reason"] = data.get("stop_reason") or "end_turn"
+        else:
             data.pop("stop_reason", None)
         return data
 
@@ -168,28 +180,75 @@ class ChatApi(APIView):
         return Response(self.OutputSerializer(body).data)
 
 
+def _limit_parameter(minimum: int, unit: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": minimum, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        description=f"{unit} per page; above {MAX_LIMIT} is refused with 400 invalid_request.",
+    )
+
+
+def _cursor_parameter(name: str, source: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        str,
+        description=f"Continue from the opaque cursor in `{source}` of the previous page; a cursor that was "
+        "altered or made for another listing or owner is 400 invalid_request.",
+    )
+
+
 class ConversationListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+        cursor = serializers.CharField(required=False, max_length=1000)
+
     @extend_schema_serializer(component_name="ConversationList")
     class OutputSerializer(serializers.Serializer):
         conversations = ConversationSerializer(many=True)
+        next = serializers.CharField(
+            allow_null=True, help_text="Cursor to the next page (pass it as `cursor`); null on the last page."
+        )
 
-    @extend_schema(operation_id="conversations_list", responses={200: OutputSerializer, **error_responses(503)})
+    @extend_schema(
+        operation_id="conversations_list",
+        parameters=[_limit_parameter(1, "Conversations"), _cursor_parameter("cursor", "next")],
+        responses={200: OutputSerializer, **error_responses(400, 503)},
+    )
     def get(self, request: Request) -> Response:
-        """List the caller's conversations, most recently active first."""
-        owner = existing_owner(request)
-        conversations = selectors.conversation_list(owner=owner) if owner else []
-        return Response(self.OutputSerializer({"conversations": conversations}).data)
+        """List a page of the caller's conversations, most recently active first."""
+        query = self.InputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        owner = existing_owner(request)  # no session yet: nothing to list, and none is created to say so
+        page = selectors.conversation_list(owner=owner, **query.validated_data) if owner else None
+        return Response(self.OutputSerializer(page or {"conversations": [], "next": None}).data)
 
 
 class ConversationDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(required=False, min_value=2, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+        before = serializers.CharField(required=False, max_length=1000)
+
     @extend_schema_serializer(component_name="ConversationDetail")
     class OutputSerializer(ConversationSerializer):
         messages = MessageSerializer(many=True)
+        earlier = serializers.CharField(
+            allow_null=True, help_text="Cursor to the earlier messages (pass it as `before`); null at the start."
+        )
 
-    @extend_schema(responses={200: OutputSerializer, **error_responses(404, 503)})
+    @extend_schema(
+        parameters=[
+            _limit_parameter(2, "Messages (rounded down to whole user/assistant pairs)"),
+            _cursor_parameter("before", "earlier"),
+        ],
+        responses={200: OutputSerializer, **error_responses(400, 404, 503)},
+    )
     def get(self, request: Request, conversation_id: str) -> Response:
-        """Return one of the caller's conversations with its messages, oldest first."""
-        detail = selectors.conversation_get(owner=_known_owner(request), conversation_id=str(conversation_id))
+        """Return one of the caller's conversations with its latest messages (or those `before`), oldest first."""
+        query = self.InputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        detail = selectors.conversation_get(
+            owner=_known_owner(request), conversation_id=str(conversation_id), **query.validated_data
+        )
         return Response(self.OutputSerializer(detail).data)
 
     @extend_schema(responses={204: None, **error_responses(403, 404, 503)})

@@ -142,6 +142,12 @@ def conversation_history(conversation_id: str, *, limit: int) -> tuple[Conversat
     items = ConversationItem.query(
         conversation_pk(conversation_id), scan_index_forward=False, limit=limit + 1, consistent_read=True
     )
+    meta, messages = _meta_and_messages(items)
+    return meta, messages[::-1]
+
+
+def _meta_and_messages(items: Iterator[ConversationItem]) -> tuple[ConversationMeta | None, list[MessageItem]]:
+    """Split a conversation's items, in the order read, into its conversation item and its messages."""
     meta: ConversationMeta | None = None
     messages: list[MessageItem] = []
     for item in items:
@@ -149,7 +155,7 @@ def conversation_history(conversation_id: str, *, limit: int) -> tuple[Conversat
             meta = item
         elif isinstance(item, MessageItem):
             messages.append(item)
-    return meta, messages[::-1]
+    return meta, messages
 
 
 def conversation_items(conversation_id: str) -> Iterator[ConversationItem]:
@@ -157,10 +163,73 @@ def conversation_items(conversation_id: str) -> Iterator[ConversationItem]:
     return ConversationItem.query(conversation_pk(conversation_id), consistent_read=True)
 
 
-def conversations_of(owner: str, *, limit: int) -> list[ConversationMeta]:
-    """Return the owner's conversations, most recently updated first (one Query on the by_owner index)."""
-    items = ConversationItem.by_owner.query(owner, scan_index_forward=False, limit=limit)
-    return [item for item in items if isinstance(item, ConversationMeta)]
+def conversations_page(
+    owner: str, *, limit: int, after: tuple[str, str] | None
+) -> tuple[list[ConversationMeta], bool]:
+    """Return up to `limit` of the owner's conversations, most recently updated first, and whether more follow.
+
+    `after` is the `conversation_position` of the last one already listed; the Query resumes there
+    (ExclusiveStartKey), so a conversation updated meanwhile moves to the top instead of shifting the pages.
+    One Query on the by_owner index; it asks for one item more than it returns to tell whether more follow.
+    """
+    start = None
+    if after is not None:
+        conversation_id, updated_at = after
+        start = _key(owner=owner, updated_at=updated_at, pk=conversation_pk(conversation_id), sk=META_SK)
+    items = ConversationItem.by_owner.query(owner, scan_index_forward=False, limit=limit + 1, last_evaluated_key=start)
+    conversations = [item for item in items if isinstance(item, ConversationMeta)]
+    return conversations[:limit], len(conversations) > limit
+
+
+def conversation_position(item: ConversationMeta) -> tuple[str, str]:
+    """Return where a conversation sits in its owner's list: (conversation id, updated_at)."""
+    return item.pk.removeprefix("conv#"), item.updated_at or item.created_at
+
+
+def messages_page(
+    conversation_id: str, *, limit: int, before: tuple[str, str] | None
+) -> tuple[ConversationMeta | None, list[MessageItem], bool]:
+    """Return the conversation item (first page only), up to `limit` messages (oldest first) and whether more precede.
+
+    The page is the latest `limit` messages, or those just before the pair at `before` (a `pair_position`,
+    as ExclusiveStartKey). One Query, newest first on the table's own order, one item more than the page
+    to tell whether earlier ones exist; the conversation item sorts after every message, so the first page
+    reads it in the same Query. Nothing older than the page is read.
+    """
+    pk = conversation_pk(conversation_id)
+    start = _key(pk=pk, sk=_message_sort_key(*before, position=0)) if before is not None else None
+    items = ConversationItem.query(
+        pk,
+        scan_index_forward=False,
+        limit=limit + (1 if before is not None else 2),
+        last_evaluated_key=start,
+        consistent_read=True,
+    )
+    meta, messages = _meta_and_messages(items)
+    return meta, messages[:limit][::-1], len(messages) > limit
+
+
+def pair_position(item: MessageItem) -> tuple[str, str]:
+    """Return where a message's pair sits in its conversation: (pair time, pair id), as in its sort key."""
+    _, pair_time, pair_id, _ = item.sk.split("#")
+    return pair_time, pair_id
+
+
+def _message_sort_key(pair_time: str, pair_id: str, *, position: int) -> str:
+    return f"msg#{pair_time}#{pair_id}#{position}"
+
+
+def conversation_meta(conversation_id: str) -> ConversationMeta | None:
+    """Return the conversation item, or None when there is no such conversation (one GetItem)."""
+    try:
+        item = ConversationItem.get(conversation_pk(conversation_id), META_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return item if isinstance(item, ConversationMeta) else None
+
+
+def _key(**attributes: str) -> dict[str, dict[str, str]]:
+    return {name: {"S": value} for name, value in attributes.items()}
 
 
 def request_get(owner: str, request_id: str) -> RequestItem | None:

@@ -1,29 +1,76 @@
-"""Conversation reads for the API."""
+"""Conversation reads for the API: pages of conversations and of messages, with their cursors."""
 
+import functools
 from dataclasses import dataclass
 
 from chatapp import repositories
-from chatapp.repositories import Conversation, ConversationMeta, Message, MessageItem
-from core.exceptions import NotFound
+from chatapp.pagination import DEFAULT_LIMIT, cursor_dump, cursor_load
+from chatapp.repositories import Conversation, Message
+from core import concurrency
+from core.exceptions import InvalidRequest, NotFound
 
-LIST_LIMIT = 100
+CONVERSATIONS = "conversations"
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    conversations: list[Conversation]
+    next: str | None
 
 
 @dataclass(frozen=True)
 class ConversationDetail(Conversation):
     messages: list[Message]
+    earlier: str | None
 
 
-def conversation_list(*, owner: str) -> list[Conversation]:
-    """Return the owner's conversations, most recently active first (at most LIST_LIMIT)."""
-    return [Conversation.from_item(item) for item in repositories.conversations_of(owner, limit=LIST_LIMIT)]
+def conversation_list(*, owner: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> ConversationPage:
+    """Return a page of the owner's conversations, most recently active first, and the cursor to the next page.
+
+    InvalidRequest when `cursor` was not made for this owner's list.
+    """
+    after = cursor_load(cursor, owner=owner, listing=CONVERSATIONS, field="cursor") if cursor else None
+    items, more = repositories.conversations_page(owner, limit=limit, after=after)
+    position = repositories.conversation_position(items[-1]) if more else None
+    next_cursor = cursor_dump(position, owner=owner, listing=CONVERSATIONS) if position else None
+    return ConversationPage([Conversation.from_item(item) for item in items], next_cursor)
 
 
-def conversation_get(*, owner: str, conversation_id: str) -> ConversationDetail:
-    """Return the owner's conversation with all its messages, oldest first; NotFound for anyone else's."""
-    items = list(repositories.conversation_items(conversation_id))
-    meta = next((item for item in items if isinstance(item, ConversationMeta)), None)
+def conversation_get(
+    *, owner: str, conversation_id: str, limit: int = DEFAULT_LIMIT, before: str | None = None
+) -> ConversationDetail:
+    """Return the owner's conversation with a page of its messages (oldest first) and the cursor to earlier ones.
+
+    The page is the latest `limit` messages, or those before `before`; an odd `limit` is rounded down, as
+    pages hold whole user/assistant pairs.
+    NotFound for anyone else's conversation, whatever the cursor; InvalidRequest for a cursor not made for
+    this conversation and owner.
+    """
+    limit = max(2, limit - limit % 2)
+    listing = _messages_listing(conversation_id)
+    try:
+        position = cursor_load(before, owner=owner, listing=listing, field="before") if before else None
+    except InvalidRequest:
+        _owned(owner, repositories.conversation_meta(conversation_id))  # someone else's conversation is 404
+        raise
+    if position is None:
+        meta, items, more = repositories.messages_page(conversation_id, limit=limit, before=None)
+    else:
+        # The conversation item sorts after every message, so an earlier page reads it apart, at the same time.
+        meta, (_, items, more) = concurrency.gather(
+            functools.partial(repositories.conversation_meta, conversation_id),
+            functools.partial(repositories.messages_page, conversation_id, limit=limit, before=position),
+        )
+    conversation = Conversation.from_item(_owned(owner, meta))
+    earlier = cursor_dump(repositories.pair_position(items[0]), owner=owner, listing=listing) if more else None
+    return ConversationDetail(**vars(conversation), messages=[Message.from_item(i) for i in items], earlier=earlier)
+
+
+def _owned(owner: str, meta: repositories.ConversationMeta | None) -> repositories.ConversationMeta:
     if meta is None or meta.owner != owner:
         raise NotFound("No such conversation.")
-    messages = [Message.from_item(item) for item in items if isinstance(item, MessageItem)]
-    return ConversationDetail(**vars(Conversation.from_item(meta)), messages=messages)
+    return meta
+
+
+def _messages_listing(conversation_id: str) -> str:
+    return f"messages:{conversation_id}"

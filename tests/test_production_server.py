@@ -55,7 +55,7 @@ def test_oversized_chunked_and_hostile_bodies_are_4xx_never_5xx():
             assert answer.status_code == 400, (body[:40], answer.text)
             assert answer.json()["error"]["code"] == "invalid_request"
         listing = requests.get(f"{base_url}/api/v1/conversations", cookies=client.http.cookies, timeout=30)
-        assert listing.json() == {"conversations": []}
+        assert listing.json() == {"conversations": [], "next": None}
 
 
 def test_load_script_loses_and_duplicates_nothing():

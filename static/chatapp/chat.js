@@ -57,6 +57,8 @@
     offline: document.getElementById("offline-banner"),
     dialog: document.getElementById("confirm-delete"),
     dialogName: document.getElementById("confirm-delete-name"),
+    conversationsNav: document.querySelector(".conversations"),
+    conversationsMore: document.getElementById("conversations-more"),
   };
   const state = {
     csrfToken: "",
@@ -73,6 +75,12 @@
     follow: true, // the thread follows a growing reply until the reader scrolls up
     // Bumped whenever the thread shows something else, so late answers for the old view are dropped.
     view: 0,
+    // Pages: the cursors to the next page of conversations and to the open conversation's earlier messages.
+    conversationsNext: null,
+    olderConversationsLoaded: false,
+    loadingConversations: false,
+    earlier: null,
+    loadingEarlier: false,
   };
 
   // ---------------------------------------------------------------- API
@@ -869,7 +877,7 @@
   async function refreshConversations() {
     try {
       const data = await request("GET", urls.conversations);
-      state.conversations = data.conversations;
+      mergeFirstPage(data);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
     }
@@ -918,6 +926,7 @@
       for (const message of data.messages) appendMessage(message.role, message.content, message.stop_reason);
       offerContinue(el.thread.lastElementChild);
       if (!data.messages.length) el.welcome.hidden = false;
+      showEarlier(data.earlier, view);
     } catch (error) {
       if (!(error instanceof ApiError) || view !== state.view) return;
       if (error.status === 404) {
@@ -986,6 +995,126 @@
     el.message.focus();
   }
 
+  // ---------------------------------------------------------------- pages: older conversations, earlier messages
+
+  const pageObservers = {};
+
+  function withParams(url, params) {
+    const query = new URLSearchParams(Object.entries(params).filter(([, value]) => value != null)).toString();
+    return query ? `${url}?${query}` : url;
+  }
+
+  // The first page, fetched again after every reply, replaces the top of the list; pages loaded further
+  // down stay, and so does the cursor after them (a cursor is a position, still valid after new activity).
+  function mergeFirstPage(data) {
+    if (!state.olderConversationsLoaded) {
+      state.conversations = data.conversations;
+      state.conversationsNext = data.next;
+    } else {
+      const fresh = new Set(data.conversations.map((c) => c.id));
+      const older = state.conversations.filter((c) => !fresh.has(c.id));
+      state.conversations = [...data.conversations, ...older].sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
+    }
+    el.conversationsMore.hidden = !state.conversationsNext;
+  }
+
+  async function loadOlderConversations() {
+    if (state.loadingConversations || !state.conversationsNext) return;
+    state.loadingConversations = true;
+    el.conversationsMore.textContent = "Loading older conversations…";
+    try {
+      const data = await request("GET", withParams(urls.conversations, { cursor: state.conversationsNext }));
+      const known = new Set(state.conversations.map((c) => c.id));
+      state.conversations.push(...data.conversations.filter((c) => !known.has(c.id)));
+      state.conversationsNext = data.next;
+      state.olderConversationsLoaded = true;
+      el.conversationsMore.hidden = !data.next;
+      renderConversationList();
+      state.loadingConversations = false;
+      recheck(pageObservers.conversations, el.conversationsMore); // still in view: load the next page too
+    } catch (error) {
+      state.loadingConversations = false;
+      if (!(error instanceof ApiError)) throw error;
+      // Tried again when the reader scrolls back to the end, not in a loop.
+      el.conversationsMore.textContent = "Could not load older conversations.";
+    }
+  }
+
+  function showEarlier(cursor, view) {
+    if (view !== state.view) return;
+    state.earlier = cursor;
+    let marker = document.getElementById("thread-earlier");
+    if (!cursor) {
+      if (marker) pageObservers.earlier?.unobserve(marker);
+      marker?.remove();
+      return;
+    }
+    if (!marker) {
+      // A conversation opens at its end: the marker put above must not move the view off it.
+      const atEnd = el.thread.scrollHeight - el.thread.scrollTop - el.thread.clientHeight < 2;
+      marker = node("p", "thread-earlier");
+      marker.id = "thread-earlier";
+      marker.setAttribute("role", "status");
+      el.thread.prepend(marker);
+      if (atEnd) scrollToEnd();
+    }
+    marker.textContent = "";
+    recheck(pageObservers.earlier, marker);
+  }
+
+  async function loadEarlierMessages() {
+    const cursor = state.earlier;
+    const view = state.view;
+    const marker = document.getElementById("thread-earlier");
+    if (state.loadingEarlier || !cursor || !marker || !state.conversationId) return;
+    state.loadingEarlier = true;
+    marker.textContent = "Loading earlier messages…";
+    const url = withParams(`${urls.conversations}/${encodeURIComponent(state.conversationId)}`, { before: cursor });
+    try {
+      const data = await request("GET", url);
+      if (view !== state.view) return;
+      prependMessages(data.messages, marker);
+      showEarlier(data.earlier, view);
+    } catch (error) {
+      if (!(error instanceof ApiError) || view !== state.view) return;
+      marker.textContent = "Could not load earlier messages.";
+    } finally {
+      state.loadingEarlier = false;
+    }
+  }
+
+  // Earlier messages go above the ones on screen without moving them: the reader keeps their place.
+  function prependMessages(messages, marker) {
+    const anchor = el.thread.querySelector(":scope > .message") || marker.nextElementSibling;
+    const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+    const fragment = document.createDocumentFragment();
+    // appendMessage builds a message exactly as everywhere else; it is then moved above the others.
+    for (const message of messages) fragment.append(appendMessage(message.role, message.content));
+    el.thread.insertBefore(fragment, anchor);
+    if (anchor) el.thread.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+  }
+
+  function recheck(observer, target) {
+    // An observer reports only changes: observing again reports a target that stayed in view.
+    if (!observer || !target.isConnected) return;
+    observer.unobserve(target);
+    observer.observe(target);
+  }
+
+  function watchPages() {
+    if (!("IntersectionObserver" in window)) return;
+    const onVisible = (load) => (entries) => entries.some((entry) => entry.isIntersecting) && load();
+    pageObservers.conversations = new IntersectionObserver(onVisible(loadOlderConversations), {
+      root: el.conversationsNav,
+      rootMargin: "0px 0px 200px 0px",
+    });
+    pageObservers.conversations.observe(el.conversationsMore);
+    pageObservers.earlier = new IntersectionObserver(onVisible(loadEarlierMessages), {
+      root: el.thread,
+      rootMargin: "200px 0px 0px 0px",
+    });
+  }
+
   // ---------------------------------------------------------------- the sidebar on small screens
 
   function openSidebar() {
@@ -1033,6 +1162,7 @@
     });
     updateComposer();
     el.message.focus();
+    watchPages();
 
     state.session = startSession();
     try {

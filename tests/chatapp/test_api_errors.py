@@ -18,7 +18,7 @@ def assert_error(response, status, code):
 
 
 def assert_nothing_stored(api, bedrock):
-    assert api.get("/api/v1/conversations").json() == {"conversations": []}
+    assert api.get("/api/v1/conversations").json() == {"conversations": [], "next": None}
     assert bedrock.calls == []
 
 

@@ -50,7 +50,7 @@ def test_another_owners_conversation_is_not_found(api, other_api, bedrock):
     ):
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
-    assert other_api.get("/api/v1/conversations").json() == {"conversations": []}
+    assert other_api.get("/api/v1/conversations").json() == {"conversations": [], "next": None}
     assert len(api.get(f"/api/v1/conversations/{conversation_id}").json()["messages"]) == 2
 
 
@@ -76,7 +76,7 @@ def test_delete_removes_the_conversation_and_its_messages(api, bedrock):
 
 def test_a_new_session_sees_no_conversations(api, bedrock):
     start(api, "hello")
-    assert ApiClient().get("/api/v1/conversations").json() == {"conversations": []}
+    assert ApiClient().get("/api/v1/conversations").json() == {"conversations": [], "next": None}
 
 
 def test_logged_in_user_owns_conversations_across_sessions(api, bedrock, django_user_model):

@@ -44,7 +44,7 @@ def test_blocked_prompt_in_parallel_mode_never_leaks_its_reply(api, bedrock, cap
     assert response.json()["error"]["code"] == "prompt_blocked"
     assert SECRET_REPLY not in response.content.decode()
     assert SECRET_REPLY not in output
-    assert api.get("/api/v1/conversations").json() == {"conversations": []}
+    assert api.get("/api/v1/conversations").json() == {"conversations": [], "next": None}
     line = chat_log_line(output)
     assert line["speculative_reply"] == "discarded"
     assert line["usage"]["discarded"]["input_tokens"] == 40
@@ -60,7 +60,7 @@ def test_screening_failure_in_parallel_mode_still_fails_closed(api, bedrock, set
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "screening_unavailable"
     assert SECRET_REPLY not in response.content.decode()
-    assert api.get("/api/v1/conversations").json() == {"conversations": []}
+    assert api.get("/api/v1/conversations").json() == {"conversations": [], "next": None}
     # nothing cached: the next attempt is screened by the model again
     assert api.chat("hello").json()["screening"]["source"] == "model"
 
@@ -69,7 +69,7 @@ def test_unparseable_verdict_in_parallel_mode_fails_closed(api, bedrock):
     bedrock.then(SCREEN, Answer(raw=b"{oops"))
     response = api.chat("hello")
     assert response.status_code == 503
-    assert api.get("/api/v1/conversations").json() == {"conversations": []}
+    assert api.get("/api/v1/conversations").json() == {"conversations": [], "next": None}
 
 
 def test_cached_malicious_verdict_never_reaches_the_chat_model(api, bedrock):
@@ -93,4 +93,4 @@ def test_failed_reply_with_safe_verdict_is_model_unavailable(api, bedrock):
     response = api.chat("hello")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "model_unavailable"
-    assert api.get("/api/v1/conversations").json() == {"conversations": []}
+    assert api.get("/api/v1/conversations").json() == {"conversations": [], "next": None}
