@@ -43,9 +43,9 @@ def conversation_reply(
     without screening or a model call.
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
-    history = concurrency.submit(_history, owner, conversation_id) if conversation_id else None
-    lookup = concurrency.submit(prompt_lookup, text=text)
-    reads = [read for read in (stored, history, lookup) if read is not None]
+    # A follow-up's verdict is keyed on its context, so its cache read follows the history read in one task.
+    history = concurrency.submit(_history_and_lookup, owner, conversation_id, text)
+    reads = [read for read in (stored, history) if read is not None]
     try:
         admission()
     finally:
@@ -53,9 +53,10 @@ def conversation_reply(
     if stored is not None and (replay := stored.result()):
         observability.record(idempotent_replay=True)
         return replay
-    turns = [(m.role, m.content) for m in history.result()] if history is not None else []
+    messages, looked_up = history.result()
+    turns = [(m.role, m.content) for m in messages]
     received_at = datetime.now(tz=UTC)
-    screening, reply = _screened_reply(owner=owner, lookup=lookup.result(), turns=turns)
+    screening, reply = _screened_reply(owner=owner, lookup=looked_up, turns=turns)
     text = screening.text
     reply_check(reply=reply.content, system_prompt=chat_system_prompt(), model_id=reply.model_id, owner=owner)
     replied_at = datetime.now(tz=UTC)
@@ -163,6 +164,13 @@ def _history(owner: str, conversation_id: str) -> list[MessageItem]:
     if meta is None or meta.owner != owner:
         raise NotFound("No such conversation.")
     return messages
+
+
+def _history_and_lookup(owner: str, conversation_id: str | None, text: str) -> tuple[list[MessageItem], PromptLookup]:
+    """Read the history (none for a new conversation), then look up the verdict on `text` in the context of its
+    stored user turns; a first message's lookup needs no history and starts at once."""
+    messages = _history(owner, conversation_id) if conversation_id else []
+    return messages, prompt_lookup(text=text, context=[m.content for m in messages if m.role == "user"])
 
 
 def _stored_reply(owner: str, request_id: str) -> ChatReply | None:

@@ -167,6 +167,11 @@ MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
 # Bodies above this are refused (413) before parsing; a message can take up to 6 bytes per character as JSON.
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=MAX_MESSAGE_CHARS * 6 + 4096)
 HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
+# Earlier user turns a follow-up is screened with (0: every message is screened alone). Four covers the split
+# instructions and short escalations screening is meant to see, within the history already read (at most
+# HISTORY_MESSAGES / 2 user turns), and bounds what context adds to a screening call: four turns of at most
+# MAX_MESSAGE_CHARS, about 4,000 tokens at worst, 0.4 cents on Haiku; typical turns add a few dozen tokens.
+SCREENING_CONTEXT_TURNS = env.int("SCREENING_CONTEXT_TURNS", default=4)
 INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 3600)
 CHAT_RATE_LIMIT = env("CHAT_RATE_LIMIT", default="20/min")
 # Per client IP (API Gateway's sourceIp), across all its sessions: bounds session-cycling floods.
