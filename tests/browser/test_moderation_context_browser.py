@@ -1,12 +1,15 @@
 """A moderator sees the earlier turns a follow-up was blocked after, and their decision holds in that context only."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
 from security.models import BlockedPrompt
 from tests.browser.conftest import screenshot
-from tests.browser.test_moderation_browser import SCREEN, moderators_group  # noqa: F401 - an autouse fixture
+from tests.browser.test_moderation_browser import (  # moderators_group: an autouse fixture
+    SCREEN,
+    moderators_group,  # noqa: F401
+    open_queue_as_moderator,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,13 +34,7 @@ def conversation(page, *turns: str) -> list:
 
 
 def open_blocked_row_as_moderator(page) -> None:
-    moderator = User.objects.create_user("moderator", password="a-long-password-1", is_staff=True)
-    moderator.groups.add(Group.objects.get(name="moderators"))
-    page.goto("/admin/")
-    page.get_by_label("Username").fill("moderator")
-    page.get_by_label("Password").fill("a-long-password-1")
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="Queue: prompts waiting for review").click()
+    open_queue_as_moderator(page)
     page.locator("#result_list tbody tr", has_text=FINISH).get_by_role("link").first.click()
 
 
