@@ -102,8 +102,13 @@ def screened_turns(call: Call) -> tuple[list[str], str]:
 
 
 def screens_malicious(call: Call) -> bool:
-    """Return the fake screener's verdict: the marker in the message, or begun in earlier turns and ended in it."""
+    """Return the fake screener's verdict on a screening call (see `malicious_in_context`)."""
     context, message = screened_turns(call)
+    return malicious_in_context(context, message)
+
+
+def malicious_in_context(context: list[str], message: str) -> bool:
+    """Return True when the marker is in the message, or begun in earlier turns and ended in it."""
     conversation = " ".join([*context, message]).casefold()
     earlier = " ".join(context).casefold()
     return conversation.count(MALICIOUS_MARKER) > earlier.count(MALICIOUS_MARKER)
