@@ -91,8 +91,9 @@ def prompt_lookup(*, text: str, context: Sequence[str] = ()) -> PromptLookup:
 def prompt_screen(
     *, text: str, owner: str, lookup: PromptLookup | None = None, context: Sequence[str] = ()
 ) -> ScreeningResult:
-    """Return the verdict on `text` (in `context`, see prompt_lookup), from the intent cache (or `lookup`,
-    already done) or the screening model.
+    """Return the verdict on `text` in `context` from the intent cache (or `lookup`, already done) or the model.
+
+    `context`: the conversation's earlier stored user turns, as for prompt_lookup.
 
     Raise PromptBlocked (after recording the attempt for moderators) when it is malicious, and
     ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.

@@ -154,3 +154,14 @@ def test_clearing_a_text_blocked_alone_does_not_clear_it_in_a_context(api, moder
     response = api.chat(cleared, conversation_id=conversation_id)
     assert response.status_code == 403  # judged in its context by the model, which still calls it an attack
     assert screened_with(bedrock) == [(["Hello there"], cleared)]
+
+
+def test_reopening_a_turn_blocked_in_context_has_it_screened_in_that_context_again(api, moderator_client, bedrock):
+    conversation(api, OPENER, FINISH)
+    row = BlockedPrompt.objects.get()
+    decide(moderator_client, row, "mark_false_positive")
+    decide(moderator_client, row, "reopen")
+    bedrock.reset()
+    _, statuses = conversation(api, OPENER, FINISH)
+    assert statuses == [200, 403]  # neither the pin nor the cached verdict in context decides any more
+    assert screened_with(bedrock) == [([OPENER], FINISH)]
