@@ -5,7 +5,7 @@ imports is what the app costs. It prints one `BENCH_RESULT {json}` line. Modes:
   first            session + one chat message; the cold-start path
   warm N           N chat requests (half cache hits, half continuing a conversation); time outside the models
   latency R [M]    R cache misses, each followed by a cache hit of the same text (with M: misses only)
-  replay PATH      post every message of a JSON trace; report each answer's status and verdict source
+  replay PATH      post every message of a JSON trace of conversations; report each answer's status and source
 Environment: BENCH_EAGER_LANGCHAIN=1 imports langchain-aws before the app; BENCH_COUNT_OPS=1 reports the
 AWS operations the run made.
 """
@@ -167,18 +167,24 @@ def latency(repeats: int, misses_only: bool = False) -> dict:
 
 
 def replay(path: str) -> dict:
+    """Post a trace of (conversation number, message), conversations one after another; a conversation whose
+    first message was blocked starts with its next one."""
     from django.conf import settings
 
     client, _ = load_app()
-    conversation, outcomes = None, []
+    conversations: dict[int, str] = {}
+    outcomes, since_clear = [], 0
     with open(path) as trace:
-        messages = json.load(trace)
-    for i, message in enumerate(messages):
-        if i % (CLEAR_EVERY * 5) == 0:  # a multiple of 5: this message starts a new conversation
+        turns = json.load(trace)
+    for number, message in turns:
+        if number not in conversations and since_clear >= CLEAR_EVERY * 5:  # only between conversations
             clear_conversations()
-        status, body = client.chat(message, conversation if i % 5 else None)
-        conversation = body.get("conversation_id", conversation)
+            since_clear = 0
+        status, body = client.chat(message, conversations.get(number))
+        if status == 200:
+            conversations.setdefault(number, body["conversation_id"])
         outcomes.append([status, body.get("screening", {}).get("source")])
+        since_clear += 1
     return {"outcomes": outcomes, "prices": getattr(settings, "BEDROCK_PRICES", {})}
 
 

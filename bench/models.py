@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.bedrock import MALICIOUS_MARKER, Answer, Call, text_answer, verdict_answer
+from tests.fakes.bedrock import Answer, Call, screens_malicious, text_answer, verdict_answer
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text with Claude's tokenizer
 REPLY = " ".join(["Here is a short, considered answer to your question, with an example."] * 8)
@@ -45,7 +45,7 @@ class ModelScript:
 
     def __call__(self, model_id: str, call: Call) -> Answer:
         if is_screening(call):
-            malicious = MALICIOUS_MARKER in call.last_user_text.casefold()
+            malicious = screens_malicious(call)
             answer = (
                 verdict_answer("malicious", "prompt_injection", "asks to ignore")
                 if malicious

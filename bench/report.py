@@ -85,6 +85,7 @@ def cost_rows(result: dict) -> list[Row]:
         ("4 cost, tokens in/out", tokens, "info", "info"),
         ("4 cost, dollars", f"${result['total_dollars']} ({_dollars(result['dollars'])})", "info", "info"),
         ("4 cost, prompt caching", f"{result['prompt_caching_requests']} requests with cachePoint", "info", "info"),
+        *context_rows(result),
     ]
 
 
@@ -124,6 +125,40 @@ def streaming_rows(result: dict, cost: dict | None = None) -> list[Row]:
         total = transport + cost["total_dollars"] * 1000 / cost["messages"]
         rows.append(("6 cost/1,000 msgs, with models", f"${total:.2f} (models: benchmark 4's trace)", "info", "info"))
     return rows
+
+
+def context_rows(result: dict) -> list[Row]:
+    """Return what screening follow-ups in context costs against screening every message alone."""
+    off = result.get("context_off")
+    if off is None:
+        return []
+    added = result["context_tokens"]
+    calls_off, expected_off = off["screening_calls"], off["expected_screening_calls"]
+    return [
+        (
+            f"4 cost, context off ({result['follow_ups']} follow-ups)",
+            f"{calls_off} screening calls (on: {result['screening_calls']})",
+            f"= {expected_off} distinct",
+            status(calls_off == expected_off),
+        ),
+        ("4 cost, context off, answers", f"{off['statuses']} (on: {result['statuses']})", "info", "info"),
+        ("4 cost, context off, screening tokens", _screen_tokens(off, result), "info", "info"),
+        (
+            "4 cost, tokens context adds",
+            f"{added['mean']} per follow-up screened in context (max {added['max']}, {added['calls']} calls)",
+            "info",
+            "info",
+        ),
+        ("4 cost, context off, dollars", f"${off['total_dollars']} (on: ${result['total_dollars']})", "info", "info"),
+    ]
+
+
+def _screen_tokens(off: dict, on: dict) -> str:
+    def screen(run: dict) -> str:
+        totals = [t for m, t in run["tokens"].items() if _short(m) == "haiku"] or [{"input": 0, "output": 0}]
+        return f"{totals[0]['input']}/{totals[0]['output']}"
+
+    return f"in/out {screen(off)} (on: {screen(on)})"
 
 
 def artifact_rows(result: dict) -> list[Row]:

@@ -121,16 +121,18 @@ def _chat(connection: Connection, frame: dict[str, Any], *, deadline: float | No
         raise InvalidRequest("Some fields are not valid.", fields=serializer.errors)
     data = serializer.validated_data
     socket_ticket_id(ticket=data["ticket"])  # a forged ticket costs no read at all
-    lookup = prompt_lookup_start(text=data["message"])  # needs no owner: made while the ticket is looked up
+    conversation_id = data.get("conversation_id")
+    # A first message's lookup needs no owner: made while the ticket is looked up. A follow-up's depends on
+    # its history (screening in context), which needs the owner.
+    lookup = None if conversation_id else prompt_lookup_start(text=data["message"])
     try:
         owner = socket_ticket_owner(ticket=data["ticket"])
     except Exception:
-        concurrency.settle([lookup])  # nothing a request starts outlives it
+        concurrency.settle([lookup] if lookup else [])  # nothing a request starts outlives it
         raise
     observability.record(owner=observability.owner_hash(owner), chat_request_id=data["request_id"])
     if settings.LOG_MESSAGE_CONTENT:
         observability.record(message_text=data["message"])
-    conversation_id = data.get("conversation_id")
     events = conversation_reply_events(
         owner=owner,
         text=data["message"],

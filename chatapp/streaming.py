@@ -78,12 +78,15 @@ def conversation_reply_events(
     to `request_id`, the conversation's history and the intent cache; it raises to refuse, before any model
     call. An answered `request_id` replays Accepted, one Delta with the stored reply, and Done, with no model
     call. At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason
-    `time_limit`; with no text by then the model is unavailable. `lookup` is the intent-cache lookup of
-    `text` when the caller started it already (it needs no owner).
+    `time_limit`; with no text by then the model is unavailable. `lookup` is the intent-cache lookup of a
+    first message's `text` when the caller started it already (it needs no owner); a follow-up is looked up
+    in the context of its stored user turns, after its history is read.
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
-    history = concurrency.submit(_history, owner, conversation_id) if conversation_id else None
-    lookup = lookup or prompt_lookup_start(text=text)
+    # A follow-up's verdict is keyed on its context, so its cache read follows the history read in one task.
+    history = concurrency.submit(_history_and_lookup, owner, conversation_id, text) if conversation_id else None
+    if history is None:
+        lookup = lookup or prompt_lookup_start(text=text)
     reads = [read for read in (stored, history, lookup) if read is not None]
     try:
         admission()
@@ -95,9 +98,10 @@ def conversation_reply_events(
         yield Delta(replay.message.content)
         yield Done(replay)
         return
-    turns = _history_turns(history.result()) if history is not None else []
+    messages, looked_up = history.result() if history is not None else ([], lookup.result())
+    turns = _history_turns(messages)
     received_at = datetime.now(tz=UTC)
-    screening, feed = _screened_feed(owner=owner, lookup=lookup.result(), turns=turns)
+    screening, feed = _screened_feed(owner=owner, lookup=looked_up, turns=turns)
     new_conversation_id = conversation_id or str(uuid.uuid4())
     with feed:
         try:
@@ -331,6 +335,12 @@ def _history(owner: str, conversation_id: str) -> list[MessageItem]:
     if meta is None or meta.owner != owner:
         raise NotFound("No such conversation.")
     return messages
+
+
+def _history_and_lookup(owner: str, conversation_id: str, text: str) -> tuple[list[MessageItem], PromptLookup]:
+    """Read the history, then look up the verdict on `text` in the context of its stored user turns."""
+    messages = _history(owner, conversation_id)
+    return messages, prompt_lookup(text=text, context=[m.content for m in messages if m.role == "user"])
 
 
 def _history_turns(messages: list[MessageItem]) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from security import charts, selectors, services
 from security.exceptions import DecisionNotApplicable, ModerationUnavailable
@@ -67,9 +67,14 @@ class BlockedPromptAdmin(admin.ModelAdmin):
     ordering = ["-created_at"]
     list_select_related = ["reviewed_by"]
     actions = ["mark_false_positive", "confirm_block", "acknowledge", "reopen"]
-    readonly_fields = [f.name for f in BlockedPrompt._meta.fields] + ["full_text", "other_attempts", "reviewer"]
+    readonly_fields = [f.name for f in BlockedPrompt._meta.fields] + [
+        "full_text",
+        "context_turns",
+        "other_attempts",
+        "reviewer",
+    ]
     fieldsets = [
-        ("Message", {"fields": ["full_text", "other_attempts", "kind"]}),
+        ("Message", {"fields": ["full_text", "context_turns", "other_attempts", "kind"]}),
         ("Screening verdict", {"fields": ["category", "reason", "verdict_source", "model_id"]}),
         ("Attempts", {"fields": ["created_at", "last_seen_at", "repeat_count", "owner_hash", "text_hash"]}),
         ("Review", {"fields": ["status", "reviewer", "reviewed_at"]}),
@@ -82,6 +87,14 @@ class BlockedPromptAdmin(admin.ModelAdmin):
     @admin.display(description="Text")
     def full_text(self, obj: BlockedPrompt) -> str:
         return format_html('<div class="blocked-text">{}</div>', obj.text)
+
+    @admin.display(description="Judged after")
+    def context_turns(self, obj: BlockedPrompt) -> str:
+        """Show the earlier user turns the text was judged with, oldest first: the decision is about this context."""
+        if not obj.context:
+            return "Nothing: the text was judged alone."
+        turns = format_html_join("", '<li class="blocked-text">{}</li>', ((turn,) for turn in obj.context))
+        return format_html('<ol class="context-turns">{}</ol>', turns)
 
     @admin.display(description="Same text")
     def other_attempts(self, obj: BlockedPrompt) -> str:

@@ -6,7 +6,8 @@ Both return a `ModelVerdict` or raise `ScreeningUnavailable`; the caller never s
 import functools
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -22,13 +23,18 @@ class ModelVerdict:
     verdict: str
     category: str
     reason: str
+    input_tokens: int = 0  # what the call cost (zero offline), for `screen_eval`
+    output_tokens: int = 0
 
 
 class ScreeningModel(Protocol):
     model_id: str
 
-    def classify(self, text: str) -> ModelVerdict:
-        """Return the verdict on the screened `text`; raise ScreeningUnavailable if there is none to trust."""
+    def classify(self, text: str, *, context: Sequence[str] = ()) -> ModelVerdict:
+        """Return the verdict on the screened `text` read after the earlier user turns `context` (oldest first).
+
+        Raise ScreeningUnavailable if there is no verdict to trust.
+        """
         ...
 
 
@@ -79,9 +85,15 @@ def _value_shape(value: Any) -> str:
     return f"{kind}(len={len(value)})" if isinstance(value, str | list | dict) else kind
 
 
-def screening_message(text: str) -> str:
-    """Return the user turn: the message as a JSON string, so it reads as data with clear bounds."""
-    return "Classify this message (a JSON string):\n" + json.dumps({"message": text}, ensure_ascii=False)
+def screening_message(text: str, context: Sequence[str] = ()) -> str:
+    """Return the user turn: the message (and any earlier turns) as JSON strings, so they read as data with bounds.
+
+    The instructions stay in the system prompt; nothing a user wrote is ever spliced into them.
+    """
+    if not context:
+        return "Classify this message (a JSON string):\n" + json.dumps({"message": text}, ensure_ascii=False)
+    data = json.dumps({"earlier_turns": list(context), "message": text}, ensure_ascii=False)
+    return "Classify the message, read after the earlier turns (JSON strings):\n" + data
 
 
 class BedrockScreeningModel:
@@ -99,19 +111,22 @@ class BedrockScreeningModel:
         )
         self._llm = llm.bind_tools([VERDICT_TOOL], tool_choice="record_verdict")
 
-    def classify(self, text: str) -> ModelVerdict:
-        messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(text))]
+    def classify(self, text: str, *, context: Sequence[str] = ()) -> ModelVerdict:
+        messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(text, context))]
         try:
             answer = self._llm.invoke(messages)
         except Exception as exc:  # botocore, network and langchain errors alike: fail closed
             raise ScreeningUnavailable(cause=exc) from exc
-        observability.add_usage("screen", message_usage(answer))
+        usage = message_usage(answer)
+        observability.add_usage("screen", usage)
         try:
             if answer.tool_calls:
-                return parse_verdict(answer.tool_calls[0]["args"])
-            return parse_verdict(answer.text if hasattr(answer, "text") else str(answer.content))
+                verdict = parse_verdict(answer.tool_calls[0]["args"])
+            else:
+                verdict = parse_verdict(answer.text if hasattr(answer, "text") else str(answer.content))
         except (ValueError, TypeError, KeyError) as exc:
             raise ScreeningUnavailable(cause=exc) from exc
+        return replace(verdict, input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"])
 
 
 _OFFLINE_PATTERNS = [
@@ -123,14 +138,21 @@ _OFFLINE_PATTERNS = [
 
 
 class OfflineScreeningModel:
-    """A deterministic stand-in for development without AWS: a few well-known attack phrasings."""
+    """A deterministic stand-in for development without AWS: a few well-known attack phrasings.
+
+    A follow-up is read after its earlier turns, one line each, and is malicious when a phrasing ends in it:
+    a phrasing split over turns is caught, one wholly inside earlier turns does not condemn the message.
+    """
 
     model_id = "offline-screen"
 
-    def classify(self, text: str) -> ModelVerdict:
+    def classify(self, text: str, *, context: Sequence[str] = ()) -> ModelVerdict:
+        conversation = "\n".join([*context, text])
+        message_starts = len(conversation) - len(text)
         for category, pattern in _OFFLINE_PATTERNS:
-            if re.search(pattern, text, flags=re.IGNORECASE):
-                return ModelVerdict("malicious", category, "Matched a known attack phrasing (offline screening).")
+            for match in re.finditer(pattern, conversation, flags=re.IGNORECASE | re.DOTALL):
+                if match.end() > message_starts:
+                    return ModelVerdict("malicious", category, "Matched a known attack phrasing (offline screening).")
         return ModelVerdict("safe", "none", "No known attack phrasing (offline screening).")
 
 

@@ -3,7 +3,7 @@ from django.db import models
 
 
 class BlockedPrompt(models.Model):
-    """A message screening blocked: one row per distinct text while it is pending review."""
+    """A message screening blocked: one row per distinct text (in its context) while it is pending review."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending review"
@@ -17,6 +17,12 @@ class BlockedPrompt(models.Model):
 
     text = models.TextField()
     text_hash = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the screened text.")
+    context = models.JSONField(
+        default=list, blank=True, help_text="The earlier user turns the text was judged with, oldest first."
+    )
+    context_digest = models.CharField(
+        max_length=64, blank=True, default="", help_text="Digest of the context; empty when judged alone."
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INPUT)
     category = models.CharField(max_length=64)
     reason = models.TextField(blank=True)

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from security.clients import ModelVerdict, screening_model, screening_model_id
 from security.exceptions import DecisionNotApplicable, ModerationUnavailable, PromptBlocked, ReplyWithheld
 from security.models import BlockedPrompt
 from security.policy import (
+    context_digest,
     pin_key,
     policy_version,
     releasable_end,
@@ -42,6 +44,7 @@ __all__ = [
     "prompt_lookup",
     "prompt_screen",
     "reply_check",
+    "screening_context",
 ]
 
 logger = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class ScreeningResult:
     reason: str
     source: str  # "model", "cache" or "moderator"
     model_id: str
+    context_digest: str = ""  # the context the verdict is about ("": the text alone)
 
 
 def screening_model_warm() -> None:
@@ -69,48 +73,80 @@ class PromptLookup:
     raw: str
     text: str  # the screened text: what a verdict is about and all the models see (security.policy)
     cached: ScreeningResult | None
+    context: tuple[str, ...] = ()  # the earlier user turns it is screened with, oldest first (none: alone)
 
 
-def prompt_lookup(*, text: str) -> PromptLookup:
-    """Prepare `text` for screening and look up its verdict in the intent cache, without any model call."""
-    screened = screened_text(text)
-    return PromptLookup(text, screened, _cached_verdict(screened))
+def screening_context(earlier_user_turns: Sequence[str]) -> tuple[str, ...]:
+    """Return the turns a follow-up is screened with: the last SCREENING_CONTEXT_TURNS (0: none) of them."""
+    turns = settings.SCREENING_CONTEXT_TURNS
+    return tuple(earlier_user_turns[-turns:]) if turns > 0 else ()
 
 
-def prompt_screen(*, text: str, owner: str, lookup: PromptLookup | None = None) -> ScreeningResult:
-    """Return the verdict on `text`, from the intent cache (or `lookup`, already done) or the screening model.
+def prompt_lookup(*, text: str, context: Sequence[str] = ()) -> PromptLookup:
+    """Prepare `text` for screening and look up its verdict in the intent cache, without any model call.
+
+    `context` holds the conversation's earlier stored user turns, oldest first (none for a first message);
+    the last SCREENING_CONTEXT_TURNS of them are screened with the text, and the verdict is keyed on both.
+    """
+    screened, turns = screened_text(text), screening_context(context)
+    return PromptLookup(text, screened, _cached_verdict(screened, context_digest(turns)), turns)
+
+
+def prompt_screen(
+    *, text: str, owner: str, lookup: PromptLookup | None = None, context: Sequence[str] = ()
+) -> ScreeningResult:
+    """Return the verdict on `text` in `context` from the intent cache (or `lookup`, already done) or the model.
+
+    `context`: the conversation's earlier stored user turns, as for prompt_lookup.
 
     Raise PromptBlocked (after recording the attempt for moderators) when it is malicious, and
     ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
     """
-    lookup = lookup or prompt_lookup(text=text)
-    result = lookup.cached or _model_verdict(lookup.text)
-    observability.record(verdict=result.verdict, verdict_source=result.source, screen_model=result.model_id)
+    lookup = lookup or prompt_lookup(text=text, context=context)
+    result = lookup.cached or _model_verdict(lookup.text, lookup.context)
+    observability.record(
+        verdict=result.verdict,
+        verdict_source=result.source,
+        screen_model=result.model_id,
+        screening_context_turns=len(lookup.context),
+    )
     if result.verdict == "malicious":
-        blocked_prompt_record(text=lookup.raw, screened=lookup.text, result=result, owner=owner)
+        context = lookup.context if result.context_digest else ()  # a pin on the text alone decided it alone
+        blocked_prompt_record(text=lookup.raw, screened=lookup.text, result=result, owner=owner, context=context)
         raise PromptBlocked(category=result.category)
     return result
 
 
-def _cached_verdict(text: str) -> ScreeningResult | None:
-    version = policy_version(screening_model_id())
-    keys = [pin_key(text), verdict_key(text, version=version)]
+def _cached_verdict(text: str, context: str) -> ScreeningResult | None:
+    """Return the verdict that applies to `text` in `context` (a digest; "" alone), or None.
+
+    A follow-up is decided by a moderator's pin on it in this context, else by a moderator's block of the
+    text alone (one harmless opener must not get round a confirmed block; a text cleared alone is still
+    judged in its context), else by a model verdict in this very context.
+    """
+    version, pinned_alone = policy_version(screening_model_id()), pin_key(text)
+    keys = [pin_key(text, context=context), verdict_key(text, version=version, context=context)]
+    if context:
+        keys.insert(1, pinned_alone)
     with observability.stage("cache_read"):
         found = intent_verdicts_get(keys)
     for key in keys:  # a moderator's pin wins over a model verdict
-        if item := found.get(key):
-            source = "moderator" if item.source == "moderator" else "cache"
-            return ScreeningResult(text, item.verdict, item.category, item.reason, source, item.model_id)
+        item = found.get(key)
+        if item is None or (context and key == pinned_alone and item.verdict != "malicious"):
+            continue
+        source = "moderator" if item.source == "moderator" else "cache"
+        about = "" if key == pinned_alone else context
+        return ScreeningResult(text, item.verdict, item.category, item.reason, source, item.model_id, about)
     return None
 
 
-def _model_verdict(text: str) -> ScreeningResult:
-    model = screening_model()
+def _model_verdict(text: str, context: tuple[str, ...]) -> ScreeningResult:
+    model, digest = screening_model(), context_digest(context)
     with observability.stage("screening"):
-        answer: ModelVerdict = model.classify(text)
+        answer: ModelVerdict = model.classify(text, context=context)
     with observability.stage("cache_write"):
         intent_verdict_put(
-            key=verdict_key(text, version=policy_version(model.model_id)),
+            key=verdict_key(text, version=policy_version(model.model_id), context=digest),
             verdict=answer.verdict,
             category=answer.category,
             reason=answer.reason,
@@ -118,28 +154,33 @@ def _model_verdict(text: str) -> ScreeningResult:
             model_id=model.model_id,
             ttl=_verdict_ttl(answer.verdict),
         )
-    return ScreeningResult(text, answer.verdict, answer.category, answer.reason, "model", model.model_id)
+    return ScreeningResult(text, answer.verdict, answer.category, answer.reason, "model", model.model_id, digest)
 
 
-def blocked_prompt_record(*, text: str, screened: str, result: ScreeningResult, owner: str) -> None:
-    """Queue a blocked text for moderators; a repeat of a pending text bumps that row instead of adding one.
+def blocked_prompt_record(
+    *, text: str, screened: str, result: ScreeningResult, owner: str, context: Sequence[str] = ()
+) -> None:
+    """Queue a blocked text, with the earlier turns it was judged in, for moderators; a repeat of a pending text
+    in the same context bumps that row instead of adding one.
 
     The block itself never depends on this: if the database is down the attempt is logged, not queued.
     """
     try:
         with observability.stage("moderation_queue"):
-            _queue_blocked_prompt(text=text, screened=screened, result=result, owner=owner)
+            _queue_blocked_prompt(text=text, screened=screened, result=result, owner=owner, context=context)
     except DatabaseError as exc:
         logger.error("blocked prompt not queued: %s", exc, extra={"event": "moderation_queue_error"})
 
 
-def _queue_blocked_prompt(*, text: str, screened: str, result: ScreeningResult, owner: str) -> None:
+def _queue_blocked_prompt(
+    *, text: str, screened: str, result: ScreeningResult, owner: str, context: Sequence[str]
+) -> None:
     digest = text_hash(screened)
     # A text a moderator already confirmed needs no second review: its repeats are recorded as decided
     # (source "moderator") so they stay out of the pending queue; any other repeat joins the pending row.
     pinned = result.source == "moderator"
     status = BlockedPrompt.Status.CONFIRMED if pinned else BlockedPrompt.Status.PENDING
-    open_rows = BlockedPrompt.objects.filter(text_hash=digest, status=status)
+    open_rows = BlockedPrompt.objects.filter(text_hash=digest, context_digest=context_digest(context), status=status)
     if pinned:
         open_rows = open_rows.filter(verdict_source="moderator")
     newest = open_rows.order_by("-created_at").values("pk")[:1]
@@ -151,6 +192,8 @@ def _queue_blocked_prompt(*, text: str, screened: str, result: ScreeningResult, 
     BlockedPrompt.objects.create(
         text=text,
         text_hash=digest,
+        context=list(context),
+        context_digest=context_digest(context),
         category=result.category,
         reason=result.reason,
         verdict_source=result.source,
@@ -275,11 +318,11 @@ def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBa
     """
     if blocked_prompt.kind == BlockedPrompt.Kind.OUTPUT:
         return _record_decision(blocked_prompt, status=BlockedPrompt.Status.PENDING, reviewer=reviewer)
-    screened = screened_text(blocked_prompt.text)
+    screened, context = screened_text(blocked_prompt.text), blocked_prompt.context_digest
     version = policy_version(screening_model_id())
     try:
-        intent_verdict_delete(pin_key(screened))
-        intent_verdict_delete(verdict_key(screened, version=version))
+        intent_verdict_delete(pin_key(screened, context=context))
+        intent_verdict_delete(verdict_key(screened, version=version, context=context))
     except STORAGE_ERRORS as exc:
         raise ModerationUnavailable(cause=exc) from exc
     return _record_decision(blocked_prompt, status=BlockedPrompt.Status.PENDING, reviewer=reviewer)
@@ -288,7 +331,7 @@ def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBa
 def _pin_verdict(blocked_prompt: BlockedPrompt, *, verdict: str, category: str, reason: str) -> None:
     try:
         intent_verdict_put(
-            key=pin_key(screened_text(blocked_prompt.text)),
+            key=pin_key(screened_text(blocked_prompt.text), context=blocked_prompt.context_digest),
             verdict=verdict,
             category=category,
             reason=f"{reason} (blocked prompt #{blocked_prompt.pk})",

@@ -32,8 +32,8 @@ def moderators_group() -> Group:
     return group
 
 
-def mark_false_positive_in_admin(page) -> None:
-    """Log in as a moderator, open the queue from the admin index and clear the blocked prompt."""
+def open_queue_as_moderator(page) -> None:
+    """Log in as a moderator and open the queue from the admin index."""
     moderator = User.objects.create_user("moderator", password="a-long-password-1", is_staff=True)
     moderator.groups.add(Group.objects.get(name="moderators"))
     page.goto("/admin/")
@@ -41,6 +41,11 @@ def mark_false_positive_in_admin(page) -> None:
     page.get_by_label("Password").fill("a-long-password-1")
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Queue: prompts waiting for review").click()
+
+
+def mark_false_positive_in_admin(page) -> None:
+    """Log in as a moderator, open the queue from the admin index and clear the blocked prompt."""
+    open_queue_as_moderator(page)
     row = page.locator("#result_list tbody tr", has_text="ignore previous instructions")
     expect(row).to_contain_text("Pending review")
     screenshot(page, "moderation-changelist")

@@ -45,12 +45,11 @@ def send(connection_id: str, message: str = "Hello", **fields) -> None:
 
 
 def stored_pairs() -> list[tuple[str, str | None]]:
-    from chatapp.repositories import conversations_of
-    from chatapp.selectors import conversation_get
+    from chatapp.selectors import conversation_get, conversation_list
 
     pairs = []
-    for conversation in conversations_of(OWNER, limit=10):
-        detail = conversation_get(owner=OWNER, conversation_id=conversation.pk.removeprefix("conv#"))
+    for conversation in conversation_list(owner=OWNER, limit=10).conversations:
+        detail = conversation_get(owner=OWNER, conversation_id=conversation.id)
         pairs += [(m.content, m.stop_reason) for m in detail.messages if m.role == "assistant"]
     return pairs
 
@@ -160,3 +159,15 @@ def test_parallel_screening_sends_nothing_of_a_speculative_reply_before_the_verd
     (frame,) = connections.frames["parallel-blocked"]
     assert frame["type"] == "error" and frame["error"]["code"] == "prompt_blocked"
     assert secret not in json.dumps(connections.frames)
+
+
+def test_a_split_attack_is_blocked_in_context_over_the_socket(connections, bedrock, db):
+    from tests.chatapp.test_screening_context import FINISH, OPENER, screened_with
+
+    send("opener", OPENER, request_id="r-opener")
+    conversation_id = connections.frames["opener"][-1]["conversation_id"]
+    send("finish", FINISH, request_id="r-finish", conversation_id=conversation_id)
+    (error,) = connections.frames["finish"]
+    assert error["type"] == "error" and error["error"]["code"] == "prompt_blocked"
+    assert screened_with(bedrock)[-1] == ([OPENER], FINISH)
+    assert len(bedrock.calls_to(CHAT)) == 1  # the opener's reply only

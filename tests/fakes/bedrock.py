@@ -2,7 +2,9 @@
 
 Point `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` at `server.url`. By default the screening model calls a message
 malicious when it contains "ignore previous instructions" (and safe otherwise), and the chat model echoes
-the last user message. Tests queue other answers per model with `FakeBedrock.then(...)`.
+the last user message. A message screened with earlier turns (the JSON data of the screening turn) is read
+after them, so the phrase split over turns is malicious too, as long as the new message completes it.
+Tests queue other answers per model with `FakeBedrock.then(...)`.
 
 ConverseStream answers in AWS's event-stream binary framing (application/vnd.amazon.eventstream, each
 message with its prelude and message CRC32s, as botocore's parser checks) over chunked HTTP: messageStart,
@@ -121,13 +123,32 @@ class Call:
         return "".join(block.get("text", "") for block in message["content"])
 
 
-def _default_answer(model_id: str, call: Call) -> Answer:
+def screened_turns(call: Call) -> tuple[list[str], str]:
+    """Return the earlier turns and the message a screening call carries as JSON data after its first line."""
     text = call.last_user_text
+    data = json.loads(text[text.index("{") :])
+    return data.get("earlier_turns", []), data["message"]
+
+
+def screens_malicious(call: Call) -> bool:
+    """Return the fake screener's verdict on a screening call (see `malicious_in_context`)."""
+    context, message = screened_turns(call)
+    return malicious_in_context(context, message)
+
+
+def malicious_in_context(context: list[str], message: str) -> bool:
+    """Return True when the marker is in the message, or begun in earlier turns and ended in it."""
+    conversation = " ".join([*context, message]).casefold()
+    earlier = " ".join(context).casefold()
+    return conversation.count(MALICIOUS_MARKER) > earlier.count(MALICIOUS_MARKER)
+
+
+def _default_answer(model_id: str, call: Call) -> Answer:
     if "toolConfig" in call.body:  # the screening model
-        if MALICIOUS_MARKER in text.casefold():
+        if screens_malicious(call):
             return verdict_answer("malicious", "prompt_injection", "asks to ignore instructions")
         return verdict_answer("safe")
-    return text_answer(f"Echo: {text}")
+    return text_answer(f"Echo: {call.last_user_text}")
 
 
 class FakeBedrock(LoopbackServer):

@@ -3,7 +3,16 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from security.policy import LEAK_RUN_CHARS, clean, normalise, reply_leak, screened_text, verdict_key
+from security.policy import (
+    LEAK_RUN_CHARS,
+    clean,
+    context_digest,
+    normalise,
+    pin_key,
+    reply_leak,
+    screened_text,
+    verdict_key,
+)
 
 ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u034f", "\u180e"]
 BIDI = ["\u200e", "\u200f", "\u061c", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
@@ -82,3 +91,18 @@ def test_paraphrase_and_short_quotes_are_not_leaks():
 def test_an_invisible_character_cannot_split_a_letter_from_its_accent():
     assert clean("e\u200d\u0301") == "\u00e9"
     assert normalise(normalise("E\u200d\u0301")) == normalise("E\u200d\u0301") == "\u00e9"
+
+
+@given(st.text(max_size=40), st.lists(st.text(max_size=20), min_size=1, max_size=4))
+def test_a_verdict_or_pin_in_context_never_shares_a_key_with_the_text_alone(text, context):
+    digest = context_digest(context)
+    assert verdict_key(text, version="v1", context=digest) != verdict_key(text, version="v1")
+    assert pin_key(text, context=digest) != pin_key(text)
+
+
+def test_each_context_has_its_own_key():
+    first, second = context_digest(["a", "b"]), context_digest(["a b"])
+    assert first != second
+    assert verdict_key("go", version="v1", context=first) != verdict_key("go", version="v1", context=second)
+    assert pin_key("go", context=first) != pin_key("go", context=second)
+    assert context_digest([]) == ""
