@@ -15,4 +15,4 @@ class ChatappConfig(AppConfig):
             from security.services import screening_model_warm
 
             screening_model_warm()
-            chat_model()
+            chat_model().warm()

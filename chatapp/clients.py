@@ -7,7 +7,14 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from chatapp.exceptions import ModelUnavailable
-from core.aws import bedrock_control_client, bedrock_runtime_client, llm_backend, message_usage
+from core.aws import (
+    bedrock_control_client,
+    bedrock_runtime_client,
+    converse_answer,
+    converse_stubbed,
+    llm_backend,
+    message_usage,
+)
 from security.services import canary_token
 
 CHAT_SYSTEM_PROMPT = """\
@@ -34,6 +41,10 @@ class ChatModel(Protocol):
         """Return the reply to `message` after `history` ((role, content) pairs, oldest first)."""
         ...
 
+    def warm(self) -> None:
+        """Load now (during init) everything the first reply would load; call no model."""
+        ...
+
 
 class BedrockChatModel:
     """The chat model through Bedrock Converse."""
@@ -53,6 +64,11 @@ class BedrockChatModel:
             bedrock_client=bedrock_control_client(),
             max_tokens=settings.CHAT_MAX_TOKENS,
         )
+
+    def warm(self) -> None:
+        """Answer one message through langchain-aws against a stubbed client: a first reply's loading, no call."""
+        with converse_stubbed(self._llm.client, converse_answer([{"text": "Ready."}], "end_turn")):
+            self.reply(history=[], message="Warm-up: load everything a reply needs.")
 
     def reply(self, *, history: list[tuple[str, str]], message: str) -> Reply:
         messages: list[Any] = [("system", chat_system_prompt()), *_langchain_roles(history), ("human", message)]
@@ -86,6 +102,9 @@ class OfflineChatModel:
     """A stand-in that answers every message by explaining how to switch Bedrock on."""
 
     model_id = "offline-chat"
+
+    def warm(self) -> None:
+        """Nothing to load."""
 
     def reply(self, *, history: list[tuple[str, str]], message: str) -> Reply:
         content = (

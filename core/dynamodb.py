@@ -1,15 +1,15 @@
 """Shared plumbing for the PynamoDB models: table naming, one shared client, and creating missing tables."""
 
 import functools
-import threading
 from typing import Any
 
-import botocore.session
 from botocore.config import Config
 from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
+
+from core.aws import aws_client
 
 _registry: list[type[Model]] = []
 # Every table and the request I/O pool's threads share the client's connections (botocore's default is 10).
@@ -36,15 +36,13 @@ def table_meta(name: str) -> type:
     return type("Meta", (), attributes)
 
 
-_client_lock = threading.Lock()
-
-
 @functools.cache
 def dynamodb_client() -> Any:
     """Return the one DynamoDB client every table shares, configured as PynamoDB configures its own.
 
     PynamoDB builds a client per model class, each from a new botocore session that parses the service
-    model again: ~50 ms apiece, eight times over in a cold start's first chat. Clients are thread-safe.
+    model again: ~50 ms apiece, eight times over in a cold start's first chat. Clients are thread-safe. It
+    comes from the process's one AWS session, which the Bedrock clients share.
     """
     config = Config(
         parameter_validation=False,
@@ -53,8 +51,7 @@ def dynamodb_client() -> Any:
         max_pool_connections=MAX_POOL_CONNECTIONS,
         retries={"mode": "standard", "total_max_attempts": 1 + settings.DYNAMODB_MAX_RETRIES},
     )
-    with _client_lock:  # a session is not thread-safe
-        return botocore.session.get_session().create_client("dynamodb", settings.AWS_REGION, config=config)
+    return aws_client("dynamodb", config)
 
 
 def share_client(connection: Connection) -> Connection:

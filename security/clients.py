@@ -12,7 +12,14 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from core import observability
-from core.aws import bedrock_control_client, bedrock_runtime_client, llm_backend, message_usage
+from core.aws import (
+    bedrock_control_client,
+    bedrock_runtime_client,
+    converse_answer,
+    converse_stubbed,
+    llm_backend,
+    message_usage,
+)
 from security.exceptions import ScreeningUnavailable
 from security.policy import CATEGORIES, SCREEN_SYSTEM_PROMPT, VERDICT_TOOL
 
@@ -29,6 +36,10 @@ class ScreeningModel(Protocol):
 
     def classify(self, normalised: str) -> ModelVerdict:
         """Return the verdict on `normalised`; raise ScreeningUnavailable if there is none to trust."""
+        ...
+
+    def warm(self) -> None:
+        """Load now (during init) everything the first verdict would load; call no model."""
         ...
 
 
@@ -66,7 +77,15 @@ class BedrockScreeningModel:
         llm = ChatBedrockConverse(
             model=model_id, client=client, bedrock_client=bedrock_control_client(), temperature=0, max_tokens=200
         )
+        self._client = client
         self._llm = llm.bind_tools([VERDICT_TOOL], tool_choice="record_verdict")
+
+    def warm(self) -> None:
+        """Screen one message through langchain-aws against a stubbed client: a first verdict's loading, no call."""
+        verdict = {"verdict": "safe", "category": "none", "reason": "warm-up"}
+        tool_use = {"toolUse": {"toolUseId": "warm-up", "name": VERDICT_TOOL["name"], "input": verdict}}
+        with converse_stubbed(self._client, converse_answer([tool_use], "tool_use")):
+            self.classify("Warm-up: load everything a verdict needs.")
 
     def classify(self, normalised: str) -> ModelVerdict:
         messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(normalised))]
@@ -95,6 +114,9 @@ class OfflineScreeningModel:
     """A deterministic stand-in for development without AWS: a few well-known attack phrasings."""
 
     model_id = "offline-screen"
+
+    def warm(self) -> None:
+        """Nothing to load."""
 
     def classify(self, normalised: str) -> ModelVerdict:
         for category, pattern in _OFFLINE_PATTERNS:
