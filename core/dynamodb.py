@@ -54,6 +54,34 @@ def dynamodb_client() -> Any:
     return aws_client("dynamodb", config)
 
 
+# One call of each operation the app makes (sessions, rate limits, intent cache, conversations), for dynamodb_warm.
+_KEY = {"key": {"S": "warm-up"}}
+WARM_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("get_item", {"TableName": "warm-up", "Key": _KEY}),
+    ("put_item", {"TableName": "warm-up", "Item": _KEY}),
+    ("update_item", {"TableName": "warm-up", "Key": _KEY}),
+    ("delete_item", {"TableName": "warm-up", "Key": _KEY}),
+    ("query", {"TableName": "warm-up"}),
+    ("batch_get_item", {"RequestItems": {"warm-up": {"Keys": [_KEY]}}}),
+    ("transact_write_items", {"TransactItems": [{"Put": {"TableName": "warm-up", "Item": _KEY}}]}),
+]
+
+
+def dynamodb_warm() -> None:
+    """Make each operation the app uses once on the shared client against botocore's Stubber (during init).
+
+    A client's first call of an operation resolves its events, endpoint and serialiser: tens of ms that
+    would otherwise land on the first request. The Stubber answers before anything is sent.
+    """
+    from botocore.stub import Stubber
+
+    client = dynamodb_client()
+    with Stubber(client) as stubber:
+        for operation, params in WARM_CALLS:
+            stubber.add_response(operation, {})
+            getattr(client, operation)(**params)
+
+
 def share_client(connection: Connection) -> Connection:
     """Make `connection` use the shared client (PynamoDB would build one on first use)."""
     connection._client = dynamodb_client()  # noqa: SLF001 - PynamoDB offers no way to pass a client in

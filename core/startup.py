@@ -14,14 +14,14 @@ from django.urls import get_resolver
 from django.utils.module_loading import import_string
 
 from core import snapstart  # noqa: F401 - registers the SnapStart runtime hooks during init
-from core.dynamodb import registered_tables
+from core.dynamodb import dynamodb_warm, registered_tables
 
 
 @functools.cache
 def environment_prepare() -> None:
-    """Import every view and serializer (through the URLconf) and build every table's DynamoDB connection.
+    """Load the URLconf (every view and serializer), every table's connection, each DynamoDB operation (stubbed).
 
-    Both model clients are built by the chat app's `ready()` (WARM_MODELS_AT_STARTUP).
+    Both model clients are built, and warmed the same way, by the chat app's `ready()` (WARM_MODELS_AT_STARTUP).
     """
     resolver = get_resolver()
     resolver.reverse_dict  # noqa: B018 - imports every URLconf and view, and compiles every pattern
@@ -31,6 +31,7 @@ def environment_prepare() -> None:
     for model in registered_tables():
         for table in [model, *model.__subclasses__()]:
             table._get_connection()  # noqa: SLF001 - the table's connection, on the shared client
+    dynamodb_warm()
 
 
 class StartupMiddleware:
