@@ -67,6 +67,7 @@ SNAPSTART_STEPS = {
     "exit": lambda: os._exit(0),
     "connections": lambda: {"connections": open_connections()},
     "sample": lambda: {"random": [random.random() for _ in range(3)], "uuid": str(uuid.uuid4())},
+    "random_state": lambda: {"state": hash(random.getstate())},  # without drawing from it
 }
 
 
