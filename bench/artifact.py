@@ -9,6 +9,7 @@ from pathlib import Path
 from bench.servers import ROOT
 
 ZIP = ROOT / "dist" / "dev.zip"
+PRODUCTION_ZIP = ROOT / "dist" / "production.zip"  # SnapStart's stage (bench/snapstart.py)
 MIB = 1024 * 1024
 
 
@@ -28,12 +29,12 @@ def size() -> dict:
 
 
 @contextmanager
-def unzipped() -> Iterator[Path | None]:
-    """Yield a temporary directory holding the unzipped artifact, or None when there is no zip."""
-    if not ZIP.exists():
+def unzipped(path: Path = ZIP) -> Iterator[Path | None]:
+    """Yield a temporary directory holding the unzipped artifact at `path`, or None when there is no zip."""
+    if not path.exists():
         yield None
         return
     with tempfile.TemporaryDirectory(prefix="bench-artifact-") as directory:
-        with zipfile.ZipFile(ZIP) as archive:
+        with zipfile.ZipFile(path) as archive:
             archive.extractall(directory)  # noqa: S202 - our own build output
         yield Path(directory)

@@ -1,6 +1,6 @@
 """The results table: one row per measurement, every goal marked met, NOT MET or n/a."""
 
-from bench import cold, latency, pages, streaming, warm
+from bench import cold, latency, pages, snapstart, streaming, warm
 from bench.stats import median
 
 Row = tuple[str, str, str, str]  # benchmark, measured, goal, status
@@ -175,13 +175,13 @@ def pages_rows(result: dict) -> list[Row]:
     measured = f"{result['long_median_ms']} / {result['short_median_ms']} ms = {result['ratio']}x"
     rows = [
         (
-            f"6 first page of {short_n}, {long_n:,} vs {short_n} messages (median of {result['rounds']})",
+            f"7 first page of {short_n}, {long_n:,} vs {short_n} messages (median of {result['rounds']})",
             measured,
             f"<= {pages.GOAL_RATIO}x",
             status(result["ratio"] <= pages.GOAL_RATIO),
         ),
         (
-            "6 first page, the same, outside the Query",
+            "7 first page, the same, outside the Query",
             f"{result['outside_query_median_ms']['long']} / {result['outside_query_median_ms']['short']} ms"
             f" = {result['ratio_outside_query']}x (Query in moto: {result['query_median_ms']['long']}"
             f" / {result['query_median_ms']['short']} ms)",
@@ -197,8 +197,57 @@ def pages_rows(result: dict) -> list[Row]:
     ]:
         read = result["reads"][name]
         units = f"{read['rcu_from_item_sizes']:g} RCU ({read['items_read']} items, {'+'.join(read['operations'])})"
-        rows.append((f"6 reads per page, {label}", units, "info", "info"))
+        rows.append((f"7 reads per page, {label}", units, "info", "info"))
     return rows
+
+
+def snapstart_rows(result: dict) -> list[Row]:
+    if not result["available"]:
+        return [("8 SnapStart, dist/production.zip", "no zip: run make package STAGE=production", "", "n/a")]
+    restored, cold, floor = result["restored"], result["cold"], result["floor_langchain"]
+    lazy = restored["lazy_on_first_request"]
+    return [
+        (
+            "8 SnapStart, restored first response",
+            f"{restored['first_ms']:.0f} / warm {restored['warm_ms']:.0f} ms = {restored['ratio']}x",
+            f"<= {snapstart.RESTORED_GOAL}x",
+            status(restored["ratio"] <= snapstart.RESTORED_GOAL),
+        ),
+        (
+            "8 SnapStart, lazy work on first response",
+            f"{lazy['modules']} imports, {len(lazy['clients'])} AWS clients, {lazy['connections']} connections",
+            "0",
+            status(lazy["modules"] == 0 and not lazy["clients"] and lazy["connections"] == 0),
+        ),
+        (
+            "8 SnapStart, restore hooks",
+            f"after restore {restored['after_restore_ms']:.1f} ms, before {restored['before_snapshot_ms']:.0f}",
+            "info",
+            "info",
+        ),
+        ("8 init (handler import, production)", f"{result['init_ms']:.0f} ms", "info", "info"),
+        (
+            "8 on-demand cold start vs floor+langchain",
+            f"{cold['median_ms']:.0f} / {floor['median_ms']:.0f} ms = {result['cold_ratio']}x",
+            f"<= {snapstart.COLD_GOAL}x",
+            status(result["cold_ratio"] <= snapstart.COLD_GOAL),
+        ),
+    ]
+
+
+def snapstart_breakdown(result: dict) -> str:
+    """Return the production zip's slowest imports and what its restored first response still loaded."""
+    imports = [
+        f"  {row['cumulative_ms']:6.0f} ms  {row['module']} (depth {row['depth']})" for row in result["top_imports"]
+    ]
+    lazy = result["restored"]["lazy_on_first_request"]
+    return "\n".join(
+        [
+            "Production zip cold start, top imports by cumulative time (-X importtime, one run):",
+            *imports,
+            f"Restored first response loaded: modules {lazy['module_names']}, clients {lazy['clients']}",
+        ]
+    )
 
 
 def _short(model_id: str) -> str:

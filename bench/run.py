@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import artifact, cold, cost, latency, pages, report, streaming, warm
+from bench import artifact, cold, cost, latency, pages, report, snapstart, streaming, warm
 from bench.servers import world
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -30,21 +30,32 @@ def _cpuinfo() -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def measure() -> dict:
-    """Run the benchmarks against one local DynamoDB and one fake Bedrock; return every result."""
+BENCHMARKS = {
+    "cold_start": cold,
+    "warm": warm,
+    "latency": latency,
+    "cost": cost,
+    "streaming": streaming,
+    "pages": pages,
+    "snapstart": snapstart,
+}
+
+
+def measure(names: list[str]) -> dict:
+    """Run the named benchmarks against one local DynamoDB and one fake Bedrock; return every result."""
     results: dict = {"machine": machine()}
     started = time.perf_counter()
-    with world() as bench_world, artifact.unzipped() as artifact_dir:
-        for name, benchmark in [
-            ("cold_start", cold),
-            ("warm", warm),
-            ("latency", latency),
-            ("cost", cost),
-            ("streaming", streaming),
-            ("pages", pages),
-        ]:
+    with (
+        world() as bench_world,
+        artifact.unzipped() as artifact_dir,
+        artifact.unzipped(artifact.PRODUCTION_ZIP) as production_dir,
+    ):
+        for name in names:
+            benchmark = BENCHMARKS[name]
             _progress(f"running {name} ...")
             extra = {"artifact_dir": artifact_dir} if benchmark is cold else {}
+            if benchmark is snapstart:
+                extra = {"artifact_dir": production_dir}
             phase_started = time.perf_counter()
             results[name] = benchmark.run(bench_world, **extra)
             results[name]["seconds"] = round(time.perf_counter() - phase_started, 1)
@@ -54,15 +65,17 @@ def measure() -> dict:
 
 
 def rows(results: dict) -> list[report.Row]:
-    return [
-        *report.cold_rows(results["cold_start"]),
-        *report.warm_rows(results["warm"]),
-        *report.latency_rows(results["latency"]),
-        *report.cost_rows(results["cost"]),
-        *report.streaming_rows(results["streaming"], results["cost"]),
-        *report.artifact_rows(results["artifact"]),
-        *report.pages_rows(results["pages"]),
-    ]
+    makers = {
+        "cold_start": report.cold_rows,
+        "warm": report.warm_rows,
+        "latency": report.latency_rows,
+        "cost": report.cost_rows,
+        "streaming": lambda result: report.streaming_rows(result, results.get("cost")),
+        "pages": report.pages_rows,
+        "snapstart": report.snapstart_rows,
+        "artifact": report.artifact_rows,
+    }
+    return [row for name, make in makers.items() if name in results for row in make(results[name])]
 
 
 def _progress(message: str) -> None:
@@ -70,23 +83,24 @@ def _progress(message: str) -> None:
     sys.stderr.flush()
 
 
-def measure_pages() -> list[report.Row]:
-    """Run only benchmark 6 (history pages) and return its rows: `python -m bench pages`."""
-    with world() as bench_world:
-        return report.pages_rows(pages.run(bench_world))
-
-
 def main() -> None:
-    if sys.argv[1:] == ["pages"]:
-        sys.stdout.write(report.table(measure_pages()) + "\n")
-        return
-    results = measure()
+    """Run every benchmark, or only those named: `python -m bench snapstart` (names: BENCHMARKS)."""
+    names = sys.argv[1:] or list(BENCHMARKS)
+    unknown = set(names) - set(BENCHMARKS)
+    if unknown:
+        sys.exit(f"unknown benchmarks {sorted(unknown)}; choose from {list(BENCHMARKS)}")
+    results = measure(names)
     results["table"] = [
         dict(zip(("benchmark", "measured", "goal", "status"), row, strict=True)) for row in rows(results)
     ]
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    # A partial run writes its own file: results.json keeps the last full run.
+    target = RESULTS if names == list(BENCHMARKS) else RESULTS.with_name("results-partial.json")
+    target.write_text(json.dumps(results, indent=2) + "\n")
     m = results["machine"]
     sys.stdout.write(f"Machine: {m['nproc']} x {m['cpu']}, Python {m['python']}, load {m['load_average_at_start']}\n")
     sys.stdout.write(report.table(rows(results)) + "\n\n")
-    sys.stdout.write(report.cold_breakdown(results["cold_start"]) + "\n")
-    sys.stdout.write(f"{results['seconds']} s; details in {RESULTS.relative_to(Path.cwd())}\n")
+    if "cold_start" in results:
+        sys.stdout.write(report.cold_breakdown(results["cold_start"]) + "\n")
+    if results.get("snapstart", {}).get("available"):
+        sys.stdout.write(report.snapstart_breakdown(results["snapstart"]) + "\n")
+    sys.stdout.write(f"{results['seconds']} s; details in {target.relative_to(Path.cwd())}\n")

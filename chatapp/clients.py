@@ -8,7 +8,14 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from chatapp.exceptions import ModelUnavailable
-from core.aws import bedrock_control_client, bedrock_runtime_client, llm_backend, message_usage
+from core.aws import (
+    bedrock_control_client,
+    bedrock_runtime_client,
+    converse_answer,
+    converse_stubbed,
+    llm_backend,
+    message_usage,
+)
 from security.services import canary_token
 
 CHAT_SYSTEM_PROMPT = """\
@@ -44,6 +51,10 @@ class ChatModel(Protocol):
         """
         ...
 
+    def warm(self) -> None:
+        """Load now (during init) everything the first reply would load; call no model."""
+        ...
+
 
 class BedrockChatModel:
     """The chat model through Bedrock Converse."""
@@ -64,6 +75,16 @@ class BedrockChatModel:
             bedrock_client=bedrock_control_client(),
             max_tokens=settings.CHAT_MAX_TOKENS,
         )
+
+    def warm(self) -> None:
+        """Answer one message through langchain-aws against a stubbed client: a first reply's loading, no call.
+
+        The stub answers Converse (botocore's Stubber cannot script an event stream); the message conversion,
+        request serialising and response parsing a streamed reply shares with it are loaded all the same.
+        """
+        messages = [("system", chat_system_prompt()), ("human", "Warm-up: load everything a reply needs.")]
+        with converse_stubbed(self._llm.client, converse_answer([{"text": "Ready."}], "end_turn")):
+            self._llm.invoke(messages)
 
     def stream(self, *, history: list[tuple[str, str]], message: str, end: ReplyEnd) -> Iterator[str]:
         messages: list[Any] = [("system", chat_system_prompt()), *_langchain_roles(history), ("human", message)]
@@ -108,6 +129,9 @@ class OfflineChatModel:
     """A stand-in that answers every message by explaining how to switch Bedrock on."""
 
     model_id = "offline-chat"
+
+    def warm(self) -> None:
+        """Nothing to load."""
 
     def stream(self, *, history: list[tuple[str, str]], message: str, end: ReplyEnd) -> Iterator[str]:
         content = (

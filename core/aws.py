@@ -2,6 +2,8 @@
 
 import functools
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -18,13 +20,20 @@ def llm_backend() -> str:
 
 
 # Making clients from one session shares its parsed service models and endpoint rules: the second
-# bedrock-runtime client costs ~4 ms instead of ~40 ms of a cold start. A session is not thread-safe.
+# bedrock-runtime client costs ~4 ms instead of ~40 ms of a cold start, and the DynamoDB client built from
+# it skips the ~150 ms a second session spends loading the same data again. A session is not thread-safe.
 _client_lock = threading.Lock()
 
 
 @functools.cache
-def _bedrock_session() -> boto3.session.Session:
+def _aws_session() -> boto3.session.Session:
     return boto3.session.Session()
+
+
+def aws_client(service_name: str, config: Config) -> Any:
+    """Return a new client of `service_name` made from the process's one session (AWS_ENDPOINT_URL_* honoured)."""
+    with _client_lock:
+        return _aws_session().client(service_name, region_name=settings.AWS_REGION, config=config)
 
 
 def bedrock_runtime_client(*, read_timeout: float, max_attempts: int) -> Any:
@@ -34,20 +43,55 @@ def bedrock_runtime_client(*, read_timeout: float, max_attempts: int) -> Any:
         read_timeout=read_timeout,
         retries={"mode": "standard", "total_max_attempts": max_attempts},
     )
-    with _client_lock:
-        return _bedrock_session().client("bedrock-runtime", region_name=settings.AWS_REGION, config=config)
+    return aws_client("bedrock-runtime", config)
+
+
+@functools.cache
+def _bedrock_control_client_built() -> Any:
+    config = Config(connect_timeout=settings.BEDROCK_CONNECT_TIMEOUT, read_timeout=settings.SCREEN_MODEL_READ_TIMEOUT)
+    return aws_client("bedrock", config)
+
+
+class _BedrockControlClientOnFirstUse:
+    """The Bedrock control-plane client, built when something first calls it.
+
+    ChatBedrockConverse calls it only to resolve an application inference profile (never for this app's
+    model ids), but builds one of its own, from a fresh session, per model unless it is given one. Building
+    it costs ~130 ms of a cold start (the bedrock service model is large) for a client that is never called.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_bedrock_control_client_built(), name)
 
 
 @functools.cache
 def bedrock_control_client() -> Any:
-    """Return the one Bedrock control-plane client the langchain models share.
+    """Return the one Bedrock control-plane client the langchain models share (built on first use)."""
+    return _BedrockControlClientOnFirstUse()
 
-    ChatBedrockConverse calls it only to resolve an application inference profile, but builds one of its
-    own (from a fresh session) per model unless it is given one: two needless client builds per cold start.
+
+def converse_answer(content: list[dict[str, Any]], stop_reason: str) -> dict[str, Any]:
+    """Return a Converse response holding `content` (a model's message content blocks)."""
+    return {
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": stop_reason,
+        "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+        "metrics": {"latencyMs": 0},
+    }
+
+
+@contextmanager
+def converse_stubbed(client: Any, answer: dict[str, Any]) -> Iterator[None]:
+    """Answer the next Converse call on `client` with `answer` instead of calling Bedrock (botocore's Stubber).
+
+    For a warm-up call during init: the request is still validated, serialised and routed to its endpoint,
+    so everything a first call loads is loaded, and nothing is sent or billed.
     """
-    config = Config(connect_timeout=settings.BEDROCK_CONNECT_TIMEOUT, read_timeout=settings.SCREEN_MODEL_READ_TIMEOUT)
-    with _client_lock:
-        return _bedrock_session().client("bedrock", region_name=settings.AWS_REGION, config=config)
+    from botocore.stub import Stubber
+
+    with Stubber(client) as stubber:
+        stubber.add_response("converse", answer)
+        yield
 
 
 @functools.cache
@@ -59,7 +103,7 @@ def connections_client(endpoint_url: str | None) -> Any:
     """
     config = Config(connect_timeout=1.0, read_timeout=2.0, retries={"mode": "standard", "total_max_attempts": 2})
     with _client_lock:
-        return _bedrock_session().client(
+        return _aws_session().client(
             "apigatewaymanagementapi", region_name=settings.AWS_REGION, endpoint_url=endpoint_url, config=config
         )
 

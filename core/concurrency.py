@@ -24,6 +24,16 @@ def submit(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
     return _pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
+def pool_reset() -> None:
+    """Replace the pool with a fresh one and stop the old one's threads (before a SnapStart snapshot).
+
+    Threads started during init belong to the init environment; the new pool starts its own on first use.
+    """
+    global _pool  # noqa: PLW0603 - the one pool every request shares
+    old, _pool = _pool, ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
+    old.shutdown(wait=True)
+
+
 def settle(futures: Iterable[Future[Any]]) -> None:
     """Wait until every future has finished, whatever its outcome: nothing a request starts outlives it."""
     wait(list(futures))

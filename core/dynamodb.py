@@ -1,16 +1,16 @@
 """Shared plumbing for the PynamoDB models: table naming, one shared client, and creating missing tables."""
 
 import functools
-import threading
 import time
 from typing import Any
 
-import botocore.session
 from botocore.config import Config
 from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
+
+from core.aws import aws_client
 
 _registry: list[type[Model]] = []
 # Every table and the request I/O pool's threads share the client's connections (botocore's default is 10).
@@ -37,15 +37,13 @@ def table_meta(name: str) -> type:
     return type("Meta", (), attributes)
 
 
-_client_lock = threading.Lock()
-
-
 @functools.cache
 def dynamodb_client() -> Any:
     """Return the one DynamoDB client every table shares, configured as PynamoDB configures its own.
 
     PynamoDB builds a client per model class, each from a new botocore session that parses the service
-    model again: ~50 ms apiece, eight times over in a cold start's first chat. Clients are thread-safe.
+    model again: ~50 ms apiece, eight times over in a cold start's first chat. Clients are thread-safe. It
+    comes from the process's one AWS session, which the Bedrock clients share.
     """
     config = Config(
         parameter_validation=False,
@@ -54,8 +52,35 @@ def dynamodb_client() -> Any:
         max_pool_connections=MAX_POOL_CONNECTIONS,
         retries={"mode": "standard", "total_max_attempts": 1 + settings.DYNAMODB_MAX_RETRIES},
     )
-    with _client_lock:  # a session is not thread-safe
-        return botocore.session.get_session().create_client("dynamodb", settings.AWS_REGION, config=config)
+    return aws_client("dynamodb", config)
+
+
+# One call of each operation the app makes (sessions, rate limits, intent cache, conversations), for dynamodb_warm.
+_KEY = {"key": {"S": "warm-up"}}
+WARM_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("get_item", {"TableName": "warm-up", "Key": _KEY}),
+    ("put_item", {"TableName": "warm-up", "Item": _KEY}),
+    ("update_item", {"TableName": "warm-up", "Key": _KEY}),
+    ("delete_item", {"TableName": "warm-up", "Key": _KEY}),
+    ("query", {"TableName": "warm-up"}),
+    ("batch_get_item", {"RequestItems": {"warm-up": {"Keys": [_KEY]}}}),
+    ("transact_write_items", {"TransactItems": [{"Put": {"TableName": "warm-up", "Item": _KEY}}]}),
+]
+
+
+def dynamodb_warm() -> None:
+    """Make each operation the app uses once on the shared client against botocore's Stubber (during init).
+
+    A client's first call of an operation resolves its events, endpoint and serialiser: tens of ms that
+    would otherwise land on the first request. The Stubber answers before anything is sent.
+    """
+    from botocore.stub import Stubber
+
+    client = dynamodb_client()
+    with Stubber(client) as stubber:
+        for operation, params in WARM_CALLS:
+            stubber.add_response(operation, {})
+            getattr(client, operation)(**params)
 
 
 def share_client(connection: Connection) -> Connection:

@@ -37,8 +37,17 @@ KEEP_SERVICES = {
 }
 
 
+# Packages the app never imports, but a dependency would, at a cost, only because they are present.
+# django.contrib.postgres (not an installed app): DRF's compat imports its fields if it can, and with them
+# psycopg, ~100-300 ms of every cold start. psycopg itself stays: Django's PostgreSQL backend loads it when the
+# admin or the moderation queue first touches the database.
+DROP_PREFIXES = ("django/contrib/postgres/",)
+
+
 def keep(name: str) -> bool:
-    """Return False for a file of a botocore service model that is not in KEEP_SERVICES."""
+    """Return False for a botocore service model not in KEEP_SERVICES, or a file under DROP_PREFIXES."""
+    if name.startswith(DROP_PREFIXES):
+        return False
     parts = name.split("/")
     if len(parts) > 3 and parts[0] == "botocore" and parts[1] == "data":
         return parts[2] in KEEP_SERVICES

@@ -13,7 +13,14 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from core import observability
-from core.aws import bedrock_control_client, bedrock_runtime_client, llm_backend, message_usage
+from core.aws import (
+    bedrock_control_client,
+    bedrock_runtime_client,
+    converse_answer,
+    converse_stubbed,
+    llm_backend,
+    message_usage,
+)
 from security.exceptions import ScreeningUnavailable
 from security.policy import CATEGORIES, SCREEN_SYSTEM_PROMPT, VERDICT_TOOL
 
@@ -35,6 +42,10 @@ class ScreeningModel(Protocol):
 
         Raise ScreeningUnavailable if there is no verdict to trust.
         """
+        ...
+
+    def warm(self) -> None:
+        """Load now (during init) everything the first verdict would load; call no model."""
         ...
 
 
@@ -109,7 +120,15 @@ class BedrockScreeningModel:
         llm = ChatBedrockConverse(
             model=model_id, client=client, bedrock_client=bedrock_control_client(), temperature=0, max_tokens=200
         )
+        self._client = client
         self._llm = llm.bind_tools([VERDICT_TOOL], tool_choice="record_verdict")
+
+    def warm(self) -> None:
+        """Screen one message through langchain-aws against a stubbed client: a first verdict's loading, no call."""
+        verdict = {"verdict": "safe", "category": "none", "reason": "warm-up"}
+        tool_use = {"toolUse": {"toolUseId": "warm-up", "name": VERDICT_TOOL["name"], "input": verdict}}
+        with converse_stubbed(self._client, converse_answer([tool_use], "tool_use")):
+            self.classify("Warm-up: load everything a verdict needs.")
 
     def classify(self, text: str, *, context: Sequence[str] = ()) -> ModelVerdict:
         messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(text, context))]
@@ -145,6 +164,9 @@ class OfflineScreeningModel:
     """
 
     model_id = "offline-screen"
+
+    def warm(self) -> None:
+        """Nothing to load."""
 
     def classify(self, text: str, *, context: Sequence[str] = ()) -> ModelVerdict:
         conversation = "\n".join([*context, text])

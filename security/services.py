@@ -62,8 +62,8 @@ class ScreeningResult:
 
 
 def screening_model_warm() -> None:
-    """Build the screening model client now (at start-up) instead of on the first cache miss."""
-    screening_model()
+    """Build the screening model and load what its first verdict needs now (at start-up), not on a cache miss."""
+    screening_model().warm()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires: answers a locked-out login
+    "core.startup.StartupMiddleware",  # start-up work only (PREPARE_AT_STARTUP); never in a request's path
 ]
 
 ROOT_URLCONF = "chatapp.urls"
@@ -186,6 +187,9 @@ if SCREENING_MODE not in ("sequential", "parallel"):
 # Build both model clients (importing langchain-aws, ~1 s cold) when the app starts rather than on the first
 # message. On Lambda that moves the cost into whichever event starts the container, often a keep_warm ping.
 WARM_MODELS_AT_STARTUP = env.bool("WARM_MODELS_AT_STARTUP", default=ON_LAMBDA)
+# Load the URLconf (every view and serializer) and build every table's DynamoDB connection while the WSGI app is
+# built (core.startup), so that no request loads them, the first after a SnapStart restore included.
+PREPARE_AT_STARTUP = env.bool("PREPARE_AT_STARTUP", default=ON_LAMBDA)
 # Bedrock prompt caching: a cachePoint is added once the stable prefix (system prompt + history) is long
 # enough to be cached at all (Claude Sonnet 4.x: 1,024 tokens; estimated at 4 characters a token).
 PROMPT_CACHE_MIN_TOKENS = env.int("PROMPT_CACHE_MIN_TOKENS", default=1024)

@@ -71,6 +71,16 @@ class LambdaProcess:
             raise AssertionError(f"the handler raised:\n{answer['exception']}")
         return answer["response"], logs
 
+    def snapstart(self, step: str) -> Any:
+        """Play one step of Lambda SnapStart in the container (lambda_driver.SNAPSTART_STEPS); return its answer."""
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps({"snapstart": step}) + "\n")
+        self._process.stdin.flush()
+        _, answer = self._read_answer()  # after `exit`, the parent's answer to `fork`: it serves again
+        if "exception" in answer:
+            raise AssertionError(f"the SnapStart step {step} raised:\n{answer['exception']}")
+        return answer["response"]
+
     def _read_answer(self) -> tuple[list[str], dict[str, Any]]:
         logs: list[str] = []
         assert self._process.stdout is not None

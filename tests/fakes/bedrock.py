@@ -116,6 +116,7 @@ class Call:
     model_id: str
     body: dict[str, Any]
     received_at: float = field(default_factory=time.monotonic)
+    client_port: int = 0  # the caller's end of the TCP connection: a reused connection keeps its port
 
     @property
     def last_user_text(self) -> str:
@@ -175,8 +176,8 @@ class FakeBedrock(LoopbackServer):
     def calls_to(self, model_id: str) -> list[Call]:
         return [call for call in self.calls if call.model_id == model_id]
 
-    def _answer(self, model_id: str, body: dict[str, Any]) -> Answer:
-        call = Call(model_id, body)
+    def _answer(self, model_id: str, body: dict[str, Any], client_port: int = 0) -> Answer:
+        call = Call(model_id, body, client_port=client_port)
         with self._lock:
             self.calls.append(call)
             self._lock.notify_all()
@@ -200,7 +201,7 @@ class FakeBedrock(LoopbackServer):
                 if len(parts) != 4 or parts[1] != "model" or parts[3] not in ("converse", "converse-stream"):
                     self._send(Answer(status=404, body={"message": f"unknown path {self.path}"}))
                     return
-                answer = fake._answer(unquote(parts[2]), body)
+                answer = fake._answer(unquote(parts[2]), body, client_port=self.client_address[1])
                 if parts[3] == "converse-stream" and answer.status == 200 and answer.raw is None:
                     self._stream(answer)
                 else:
