@@ -191,7 +191,7 @@ def test_assistant_messages_carry_stop_reason_and_user_messages_do_not(api, bedr
     cut.update(actions=[repositories.MessageItem.stop_reason.set("max_tokens")])
     messages = api.get(detail_url(conversation_id)).json()["messages"]
     assert [m.get("stop_reason") for m in messages] == [None, "end_turn", None, "max_tokens"]
-    assert "stop_reason" not in messages[0] and reply.stop_reason is None
+    assert "stop_reason" not in messages[0] and reply.stop_reason == "end_turn"  # stored with the reply
 
 
 def test_one_query_per_page_and_never_a_scan(api):

@@ -60,7 +60,7 @@ def test_no_text_at_all_by_the_budget_is_model_unavailable(api, bedrock, setting
     response = api.chat("Anyone there?")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "model_unavailable"
-    assert api.get("/api/v1/conversations").json() == {"conversations": []}
+    assert api.get("/api/v1/conversations").json() == {"conversations": [], "next": None}
 
 
 def test_retry_of_a_cut_reply_replays_its_stop_reason(api, bedrock):
