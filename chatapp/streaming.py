@@ -286,14 +286,27 @@ def _screened_feed(
 ) -> tuple[ScreeningResult, ReplyFeed]:
     """Screen the looked-up message, then start its answer; the chat model never sees a message that failed.
 
-    With SCREENING_MODE=parallel a cache miss starts the answer while the screening model runs, to hide its
-    latency. Its text stays unread until the verdict is safe; otherwise it is closed unread (never stored,
-    sent or logged) and only the tokens it had cost are counted. A cached verdict is used first, so a
-    known-malicious message never reaches the chat model in either mode.
+    A passing model verdict starts the answer while the verdict is written to the intent cache; if that write
+    fails, the answer is closed unread and the request fails as before. With SCREENING_MODE=parallel a cache
+    miss starts the answer while the screening model runs, to hide its latency. Either way the text stays
+    unread until screening has fully passed; otherwise it is closed unread (never stored, sent or logged) and
+    only the tokens it had cost are counted. A cached verdict is used first, so a known-malicious message
+    never reaches the chat model in either mode.
     """
     if settings.SCREENING_MODE != "parallel" or lookup.cached is not None:
-        screening = prompt_screen(text=lookup.raw, owner=owner, lookup=lookup)
-        return screening, _revealed(ReplyFeed(turns, screening.text))
+        started: list[ReplyFeed] = []
+        try:
+            screening = prompt_screen(
+                text=lookup.raw,
+                owner=owner,
+                lookup=lookup,
+                while_caching=lambda passed: started.append(ReplyFeed(turns, passed.text)),
+            )
+        except Exception:
+            for feed in started:
+                _discard(feed)
+            raise
+        return screening, _revealed(started[0] if started else ReplyFeed(turns, screening.text))
     speculative = ReplyFeed(turns, lookup.text)
     try:
         screening = prompt_screen(text=lookup.raw, owner=owner, lookup=lookup)

@@ -3,7 +3,7 @@
 import hashlib
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -93,17 +93,25 @@ def prompt_lookup(*, text: str, context: Sequence[str] = ()) -> PromptLookup:
 
 
 def prompt_screen(
-    *, text: str, owner: str, lookup: PromptLookup | None = None, context: Sequence[str] = ()
+    *,
+    text: str,
+    owner: str,
+    lookup: PromptLookup | None = None,
+    context: Sequence[str] = (),
+    while_caching: Callable[[ScreeningResult], object] | None = None,
 ) -> ScreeningResult:
     """Return the verdict on `text` in `context` from the intent cache (or `lookup`, already done) or the model.
 
-    `context`: the conversation's earlier stored user turns, as for prompt_lookup.
+    `context`: the conversation's earlier stored user turns, as for prompt_lookup. `while_caching` is called
+    with a passing model verdict just before it is written to the intent cache, so that work the verdict
+    allows (the chat model's answer) overlaps the write; if the write fails this still raises, and the caller
+    must undo that work.
 
     Raise PromptBlocked (after recording the attempt for moderators) when it is malicious, and
     ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
     """
     lookup = lookup or prompt_lookup(text=text, context=context)
-    result = lookup.cached or _model_verdict(lookup.text, lookup.context)
+    result = lookup.cached or _model_verdict(lookup.text, lookup.context, while_caching)
     observability.record(
         verdict=result.verdict,
         verdict_source=result.source,
@@ -140,10 +148,15 @@ def _cached_verdict(text: str, context: str) -> ScreeningResult | None:
     return None
 
 
-def _model_verdict(text: str, context: tuple[str, ...]) -> ScreeningResult:
+def _model_verdict(
+    text: str, context: tuple[str, ...], while_caching: Callable[[ScreeningResult], object] | None
+) -> ScreeningResult:
     model, digest = screening_model(), context_digest(context)
     with observability.stage("screening"):
         answer: ModelVerdict = model.classify(text, context=context)
+    result = ScreeningResult(text, answer.verdict, answer.category, answer.reason, "model", model.model_id, digest)
+    if while_caching is not None and answer.verdict != "malicious":
+        while_caching(result)
     with observability.stage("cache_write"):
         intent_verdict_put(
             key=verdict_key(text, version=policy_version(model.model_id), context=digest),
@@ -154,7 +167,7 @@ def _model_verdict(text: str, context: tuple[str, ...]) -> ScreeningResult:
             model_id=model.model_id,
             ttl=_verdict_ttl(answer.verdict),
         )
-    return ScreeningResult(text, answer.verdict, answer.category, answer.reason, "model", model.model_id, digest)
+    return result
 
 
 def blocked_prompt_record(

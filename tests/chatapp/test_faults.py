@@ -32,6 +32,9 @@ class Step:
     table: str | None = None
     model: str | None = None
     before_chat_model: bool = True
+    # The chat model's answer starts while a passing verdict is being cached: when that write fails, the
+    # model has been called, but its answer is closed unread (never shown, stored or logged).
+    overlaps_chat_model: bool = False
 
     def arm(self, proxy: FaultProxy, fault: faultproxy.Fault) -> None:
         if self.service == "dynamodb":
@@ -45,7 +48,15 @@ STEPS = [
     Step("rate_limit", "dynamodb", "storage_unavailable", target="UpdateItem", table="rate_limits"),
     Step("cache_read", "dynamodb", "storage_unavailable", target="BatchGetItem", table="intent_cache"),
     Step("screening", "bedrock", "screening_unavailable", model="claude-haiku"),
-    Step("cache_write", "dynamodb", "storage_unavailable", target="PutItem", table="intent_cache"),
+    Step(
+        "cache_write",
+        "dynamodb",
+        "storage_unavailable",
+        target="PutItem",
+        table="intent_cache",
+        before_chat_model=False,
+        overlaps_chat_model=True,
+    ),
     Step("history_read", "dynamodb", "storage_unavailable", target="Query", table="conversations"),
     Step("chat_model", "bedrock", "model_unavailable", model="claude-sonnet", before_chat_model=False),
     Step(
@@ -133,11 +144,15 @@ def test_fault_in_any_step_is_a_contract_503_with_whole_pairs_and_one_log_line(
     assert history(api, conversation_id) == [("user", "first message"), ("assistant", "Echo: first message")]
     if step.before_chat_model:
         assert len(bedrock.calls_to(settings.BEDROCK_CHAT_MODEL_ID)) == chat_calls_before
+    assert "Echo:" not in response.content.decode()  # nothing of an answer is shown
 
     request_lines = [json.loads(line) for line in lines_naming(output.out, '"event": "chat_request"')]
     assert len(request_lines) == 1
     line = request_lines[0]
     assert line["status"] == 503 and line["error"] == step.error and line["cause"]
+    if step.overlaps_chat_model:
+        assert line["speculative_reply"] in ("discarded", "cancelled")
+        assert "Echo:" not in output.out + output.err
     cause_type = line["cause"].split(":", 1)[0]
     assert len(lines_naming(output.out + output.err, step.error, cause_type)) == 1, output
 
