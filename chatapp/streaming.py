@@ -324,7 +324,8 @@ def _revealed(feed: ReplyFeed) -> ReplyFeed:
 def _discard(speculative: ReplyFeed) -> None:
     """Close a speculative answer screening refused, and count the tokens it cost; never read its text."""
     speculative.close()
-    if not speculative.finished(timeout=settings.SPECULATION_DISCARD_WAIT_SECONDS):
+    # Closed before the model reported its usage (its last event), the answer's cost is unknown: cancelled.
+    if not speculative.finished(timeout=settings.SPECULATION_DISCARD_WAIT_SECONDS) or not speculative.end.usage:
         observability.record(speculative_reply="cancelled")
         return
     observability.record(speculative_reply="discarded")
