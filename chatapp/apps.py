@@ -16,7 +16,11 @@ class ChatappConfig(AppConfig):
             _transaction_connection()  # the transactions' PynamoDB connection (core.startup prepares the rest)
         if settings.WARM_MODELS_AT_STARTUP:
             from chatapp.clients import chat_model
+            from core.snapstart import register_after_restore
             from security.services import screening_model_warm
 
             screening_model_warm()
             chat_model().warm()
+            # Again after a SnapStart restore: the restore hook pages in what a reply uses, not the first reply.
+            register_after_restore(screening_model_warm)
+            register_after_restore(chat_model().warm)

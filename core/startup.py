@@ -13,7 +13,7 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.urls import get_resolver
 from django.utils.module_loading import import_string
 
-from core import snapstart  # noqa: F401 - registers the SnapStart runtime hooks during init
+from core import snapstart  # registers the SnapStart runtime hooks during init
 from core.dynamodb import dynamodb_warm, registered_tables
 
 
@@ -32,6 +32,7 @@ def environment_prepare() -> None:
         for table in [model, *model.__subclasses__()]:
             table._get_connection()  # noqa: SLF001 - the table's connection, on the shared client
     dynamodb_warm()
+    snapstart.register_after_restore(dynamodb_warm)  # again after a restore: it pages in what the calls use
 
 
 class StartupMiddleware:
