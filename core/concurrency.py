@@ -8,6 +8,7 @@ busy it gets; the most it does under load is queue.
 """
 
 import contextvars
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -15,6 +16,9 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 MAX_WORKERS = 16
+# The most tasks one request runs in the pool at once: a chat's rate-limit counter, stored-reply read and
+# history (or intent-cache) read while its other counter is written in the request's own thread.
+REQUEST_TASKS = 4
 # Made at import: an executor starts no thread until its first task, so this costs nothing at start-up.
 _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
 
@@ -32,6 +36,18 @@ def pool_reset() -> None:
     global _pool  # noqa: PLW0603 - the one pool every request shares
     old, _pool = _pool, ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
     old.shutdown(wait=True)
+
+
+def pool_start(threads: int = REQUEST_TASKS) -> None:
+    """Start `threads` of the pool's threads now (after a SnapStart restore), so that no request starts one.
+
+    Each task holds its thread until every task has one, so each submission starts a new thread.
+    """
+    threads = min(threads, MAX_WORKERS)
+    barrier = threading.Barrier(threads + 1)
+    futures = [_pool.submit(barrier.wait, 5) for _ in range(threads)]
+    barrier.wait(5)
+    settle(futures)
 
 
 def settle(futures: Iterable[Future[Any]]) -> None:

@@ -5,15 +5,24 @@ microVM's memory, and resumes every new execution environment from that one snap
 on other hosts. So (AWS's SnapStart uniqueness and networking guidance):
 - a TCP connection opened during init is dead after the restore: before the snapshot every HTTP connection
   pool (urllib3's, under botocore and anything else) and every database connection is closed, and after the
-  restore they are closed again, so the first request opens fresh ones instead of failing on a stale one;
+  restore they are closed again, so that nothing stale is reused;
+- the after-restore hook then opens new connections (TCP and TLS, no request) to the endpoints a request
+  calls: DynamoDB, as many as a request uses at once, and Bedrock's runtime, one per model client. Lambda
+  bills the hook's time as Restore Duration, before the first event: the first request finds them ready
+  instead of waiting on handshakes, as a warm one does;
 - every restored environment starts with the init's memory, so anything random made during init would repeat
   in all of them: `random` is re-seeded after the restore (botocore's retry jitter uses it). Django's session
   keys and CSRF tokens (`get_random_string`: `secrets`) and `uuid.uuid4` (conversation and message ids) read
   `os.urandom` on every call, which the restored kernel keeps unique: nothing to re-seed there;
-- the request I/O pool's threads were started by init: it is replaced by a fresh pool (threads start on first
-  use) so that nothing of the init's thread state is carried over (and an emulated snapshot, a fork, works);
+- the request I/O pool's threads were started by init: it is replaced by a fresh pool before the snapshot so
+  that nothing of the init's thread state is carried over (and an emulated snapshot, a fork, works), and the
+  after-restore hook starts the new pool's threads;
 - credentials resolved during init may have expired by the restore: they are refreshed then, not on the
-  first request.
+  first request;
+- a restored environment's memory is the snapshot's, paged in when first touched (a fork, emulating it, copies
+  a page on its first write): the init's objects are frozen out of the garbage collector before the snapshot,
+  so no collection walks them all after it, and the init's stubbed warm-ups (DynamoDB's operations, both
+  models, nothing sent) run again after the restore, so the hook touches what a request uses, not the request.
 
 The hooks register with `snapshot_restore_py`, which Lambda's Python runtime provides and runs. Elsewhere
 (tests, benchmarks, `make run`) a local registry with the same functions stands in, and
@@ -21,6 +30,7 @@ The hooks register with `snapshot_restore_py`, which Lambda's Python runtime pro
 reverse order of registration, after-restore hooks in order.
 """
 
+import functools
 import gc
 import logging
 import random
@@ -74,6 +84,10 @@ def run_after_restore() -> None:
         func(*args, **kwargs)
 
 
+# The connections the after-restore hook opens per client of each service; other clients (the Bedrock control
+# plane, which this app never calls) open theirs on first use. One model client makes one call at a time.
+WARM_CONNECTIONS = {"dynamodb": concurrency.REQUEST_TASKS, "bedrock-runtime": 1}
+
 # What the before-snapshot hook found on the heap, so that the restore path clears it without searching again.
 _pool_managers: list[Any] = []
 _aws_clients: list[Any] = []
@@ -104,6 +118,49 @@ def http_pools_clear() -> int:
     return len(_pool_managers)
 
 
+def http_connections_open(client: Any, count: int) -> int:
+    """Open `count` new connections from `client`'s pool to its endpoint, at once, and leave them idle in it.
+
+    The pool is the one botocore's URLLib3Session sends the client's requests through (the same manager,
+    TLS settings and timeouts), so its next requests reuse them. Only the connection is made: nothing is sent.
+    Return how many opened; one that fails is left unopened, and its request connects as it would have.
+    """
+    session = client._endpoint.http_session  # noqa: SLF001 - botocore exposes no pool of its own
+    url = client._endpoint.host  # noqa: SLF001
+    manager = session._get_connection_manager(url, session._proxy_config.proxy_url_for(url))  # noqa: SLF001
+    pool = manager.connection_from_url(url)
+    session._setup_ssl_cert(pool, url, session._verify)  # noqa: SLF001 - as send() does, before connecting
+    opened = [pool._get_conn() for _ in range(count)]  # noqa: SLF001 - urllib3's own checkout of a connection
+    try:
+        connected = concurrency.gather(*(functools.partial(_connect, connection) for connection in opened))
+    finally:
+        for connection in opened:
+            pool._put_conn(connection)  # noqa: SLF001
+    return sum(connected)
+
+
+def _connect(connection: Any) -> bool:
+    if connection.sock is not None:
+        return False  # an idle connection already open (opened since the restore): nothing new
+    try:
+        connection.connect()
+    except Exception as exc:  # noqa: BLE001 - a warm-up: the request will connect, and report, by itself
+        logger.warning("connection warm-up failed", extra={"event": "snapstart_connect_failed", "error": repr(exc)})
+        connection.close()
+        return False
+    return True
+
+
+def http_connections_warm() -> dict[str, int]:
+    """Open new connections to the endpoints a request calls (after the restore); return how many per service."""
+    opened: dict[str, int] = {}
+    for client in _aws_clients:
+        service = client.meta.service_model.service_name
+        if count := WARM_CONNECTIONS.get(service):
+            opened[service] = opened.get(service, 0) + http_connections_open(client, count)
+    return opened
+
+
 def credentials_refresh() -> None:
     """Refresh the AWS clients' credentials now if they expired while the snapshot waited."""
     for client in _aws_clients:
@@ -118,16 +175,25 @@ def before_snapshot() -> None:
     http_pools_find()
     cleared = http_pools_clear()
     concurrency.pool_reset()
+    gc.collect()
+    gc.freeze()  # init's objects go to the permanent generation: no collection after the restore walks them
     record = {"pool_managers": cleared, "aws_clients": len(_aws_clients)}
     logger.info("before snapshot", extra={"event": "snapstart_before_snapshot", "record": record})
 
 
 def after_restore() -> None:
-    """Make this environment unique and reconnect: re-seed `random`, drop any connection, refresh credentials."""
+    """Make this environment unique and ready: re-seed `random`, drop stale connections, open new ones.
+
+    Credentials are refreshed and the request I/O pool's threads started first: opening the connections
+    uses both. The apps register their stubbed warm-ups to run after this (`register_after_restore`).
+    """
     random.seed()  # from os.urandom
     connections.close_all()
     http_pools_clear()
     credentials_refresh()
+    concurrency.pool_start()
+    opened = http_connections_warm()
+    logger.info("after restore", extra={"event": "snapstart_after_restore", "record": {"connections": opened}})
 
 
 register_before_snapshot(before_snapshot)

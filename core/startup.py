@@ -10,10 +10,10 @@ import functools
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
-from django.urls import get_resolver
+from django.urls import URLResolver, get_resolver
 from django.utils.module_loading import import_string
 
-from core import snapstart  # noqa: F401 - registers the SnapStart runtime hooks during init
+from core import snapstart  # registers the SnapStart runtime hooks during init
 from core.dynamodb import dynamodb_warm, registered_tables
 
 
@@ -25,6 +25,7 @@ def environment_prepare() -> None:
     """
     resolver = get_resolver()
     resolver.reverse_dict  # noqa: B018 - imports every URLconf and view, and compiles every pattern
+    _patterns_compile(resolver)
     # What Django's middleware imports on the first request that reads messages or a session.
     import_string(settings.MESSAGE_STORAGE)
     import_string(settings.SESSION_SERIALIZER)
@@ -32,6 +33,15 @@ def environment_prepare() -> None:
         for table in [model, *model.__subclasses__()]:
             table._get_connection()  # noqa: SLF001 - the table's connection, on the shared client
     dynamodb_warm()
+    snapstart.register_after_restore(dynamodb_warm)  # again after a restore: it pages in what the calls use
+
+
+def _patterns_compile(resolver: URLResolver) -> None:
+    """Compile every pattern's regex for resolving (reverse_dict compiles those for reversing; these, on first use)."""
+    for entry in resolver.url_patterns:
+        entry.pattern.regex  # noqa: B018 - a cached, compiled-on-first-access property
+        if isinstance(entry, URLResolver):
+            _patterns_compile(entry)
 
 
 class StartupMiddleware:

@@ -40,3 +40,19 @@ def test_a_task_writes_to_the_callers_request_record():
             concurrency.gather(lambda: None, lambda: observability.record(from_pool=True))
     assert record["verdict_source"] == "cache"
     assert record["from_pool"] is True
+
+
+def request_io_threads() -> set[int | None]:
+    return {thread.ident for thread in threading.enumerate() if thread.name.startswith("request-io")}
+
+
+def test_a_fresh_pool_started_ahead_runs_a_requests_calls_at_once_without_starting_a_thread():
+    concurrency.pool_reset()  # as before a snapshot: no thread yet
+    assert request_io_threads() == set()
+    concurrency.pool_start()  # as after the restore
+    started = request_io_threads()
+    assert len(started) == concurrency.REQUEST_TASKS
+
+    barrier = threading.Barrier(concurrency.REQUEST_TASKS + 1, timeout=5)  # the caller's call and the pool's
+    concurrency.gather(*[barrier.wait] * (concurrency.REQUEST_TASKS + 1))
+    assert request_io_threads() == started

@@ -16,6 +16,7 @@ import json
 import os
 import random
 import sys
+import threading
 import traceback
 import uuid
 from typing import Any
@@ -66,6 +67,7 @@ SNAPSTART_STEPS = {
     "fork": fork,
     "exit": lambda: os._exit(0),
     "connections": lambda: {"connections": open_connections()},
+    "threads": lambda: {"threads": sorted(thread.ident for thread in threading.enumerate())},
     "sample": lambda: {"random": [random.random() for _ in range(3)], "uuid": str(uuid.uuid4())},
     "random_state": lambda: {"state": hash(random.getstate())},  # without drawing from it
 }

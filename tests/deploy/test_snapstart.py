@@ -8,6 +8,7 @@ after-restore hooks, and emulates a snapshot with a fork, whose child then serve
 import json
 import zipfile
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -71,6 +72,28 @@ def test_a_connection_opened_before_the_snapshot_is_not_reused_after_the_restore
 
     used_before = {call.client_port for call in bedrock.calls[:-2]}
     assert {call.client_port for call in bedrock.calls[-2:]}.isdisjoint(used_before)
+
+
+def test_the_restore_leaves_new_connections_and_threads_ready_for_the_first_request(snapstart_lambda, bedrock):
+    client = LambdaClient(snapstart_lambda)
+    chat(client, "A message before the snapshot")
+    used_before = {call.client_port for call in bedrock.calls}
+    snapstart_lambda.snapstart("before_snapshot")
+    snapstart_lambda.snapstart("after_restore")
+    ready = snapstart_lambda.snapstart("connections")["connections"]
+    threads = snapstart_lambda.snapstart("threads")["threads"]
+    # The hook connected to DynamoDB (as many as a request uses at once) and to Bedrock (once per model client).
+    bedrock_port = urlsplit(bedrock.url).port
+    assert len([local for server, local in ready if server == bedrock_port]) == 2
+    assert len([local for server, local in ready if server != bedrock_port]) == 4
+    assert {local for _, local in ready}.isdisjoint(used_before)  # new connections, none from before
+
+    calls = len(bedrock.calls)
+    chat(client, "The first message after the restore")
+
+    # Both model calls went over connections the hook opened, and no request thread was started for it.
+    assert {call.client_port for call in bedrock.calls[calls:]} <= {local for _, local in ready}
+    assert snapstart_lambda.snapstart("threads")["threads"] == threads
 
 
 def restored_environment(process: LambdaProcess) -> dict:
