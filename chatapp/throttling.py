@@ -87,7 +87,7 @@ class ChatIpRateThrottle(CounterRateThrottle):
     rate_setting = "CHAT_IP_RATE_LIMIT"
 
     def get_ident_for(self, request: Request) -> str:
-        return observability.owner_hash(f"ip:{client_ip(request)}")
+        return ip_ident(client_ip(request))
 
 
 class NewSessionIpRateThrottle(CounterRateThrottle):
@@ -97,7 +97,12 @@ class NewSessionIpRateThrottle(CounterRateThrottle):
     rate_setting = "NEW_SESSION_IP_RATE_LIMIT"
 
     def get_ident_for(self, request: HttpRequest | Request) -> str:
-        return observability.owner_hash(f"ip:{client_ip(request)}")
+        return ip_ident(client_ip(request))
+
+
+def ip_ident(ip: str) -> str:
+    """Return the throttled identity of a client IP, pseudonymised: it becomes part of a stored key."""
+    return observability.owner_hash(f"ip:{ip}")
 
 
 def new_session_admit(request: HttpRequest | Request) -> None:
@@ -112,7 +117,7 @@ def chat_rate_limits_check(*, owner: str, ip: str) -> None:
     check); raise RateLimited, with the longer wait, when either is over."""
     counted = [
         (ChatRateThrottle(), observability.owner_hash(owner)),
-        (ChatIpRateThrottle(), observability.owner_hash(f"ip:{ip}")),
+        (ChatIpRateThrottle(), ip_ident(ip)),
     ]
     allowed = concurrency.gather(*(functools.partial(throttle.allow_ident, ident) for throttle, ident in counted))
     waits = [throttle.wait() for (throttle, _), ok in zip(counted, allowed, strict=True) if not ok]

@@ -30,10 +30,12 @@ def _aws_session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
-def aws_client(service_name: str, config: Config) -> Any:
+def aws_client(service_name: str, config: Config, *, endpoint_url: str | None = None) -> Any:
     """Return a new client of `service_name` made from the process's one session (AWS_ENDPOINT_URL_* honoured)."""
     with _client_lock:
-        return _aws_session().client(service_name, region_name=settings.AWS_REGION, config=config)
+        return _aws_session().client(
+            service_name, region_name=settings.AWS_REGION, endpoint_url=endpoint_url, config=config
+        )
 
 
 def bedrock_runtime_client(*, read_timeout: float, max_attempts: int) -> Any:
@@ -102,10 +104,7 @@ def connections_client(endpoint_url: str | None) -> Any:
     local gateway and tests serve @connections over http.
     """
     config = Config(connect_timeout=1.0, read_timeout=2.0, retries={"mode": "standard", "total_max_attempts": 2})
-    with _client_lock:
-        return _aws_session().client(
-            "apigatewaymanagementapi", region_name=settings.AWS_REGION, endpoint_url=endpoint_url, config=config
-        )
+    return aws_client("apigatewaymanagementapi", config, endpoint_url=endpoint_url)
 
 
 def retried_call_worst_case(*, attempts: int, connect_timeout: float, read_timeout: float) -> float:
