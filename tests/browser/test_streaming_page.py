@@ -256,8 +256,10 @@ def test_a_socket_closed_while_idle_is_reopened_on_the_next_message(page, stream
     open_chat(page)
     send(page, "first")
     expect(assistant(page)).to_have_text(["Echo: first"])
+    expect(streaming_reply(page)).to_have_count(0)
     send(page, "second")
     expect(assistant(page)).to_have_text(["Echo: first", "Echo: second"])
+    expect(streaming_reply(page)).to_have_count(0)  # `done` has arrived: the socket is idle, as API Gateway sees it
     assert len(routes) == 1, "an open socket carries the next message"
     routes[0].close(code=1001, reason="Going away")  # API Gateway's 10-minute idle close
     send(page, "third")
