@@ -17,6 +17,7 @@ STARTED = time.perf_counter()
 
 import json  # noqa: E402
 import os  # noqa: E402
+import resource  # noqa: E402
 import sys  # noqa: E402
 import uuid  # noqa: E402
 from http.cookies import SimpleCookie  # noqa: E402
@@ -157,24 +158,34 @@ def _restored_child(handler: Any, snapstart: Any, count: int) -> dict:
     snapstart.run_after_restore()
     after_ms = (time.perf_counter() - started) * 1000
     client = EventClient(handler)
-    started = time.perf_counter()
+    faults, started = _page_faults(), time.perf_counter()
     status = client.session_and_chat(f"Hello after a restore ({os.getpid()})")
     first_ms = (time.perf_counter() - started) * 1000
+    first_faults = _page_faults() - faults
     lazy_work = lazy.report()
-    warm, statuses = [], []
+    warm, warm_faults, statuses = [], [], []
     for i in range(count):  # the same work again, warm: a new session and a new question each time
         client = EventClient(handler)
-        started = time.perf_counter()
+        faults, started = _page_faults(), time.perf_counter()
         statuses.append(client.session_and_chat(f"Warm question {i} ({os.getpid()})"))
         warm.append((time.perf_counter() - started) * 1000)
+        warm_faults.append(_page_faults() - faults)
     return {
         "after_restore_ms": after_ms,
         "first_ms": first_ms,
+        "first_page_faults": first_faults,
+        "warm_page_faults": warm_faults,
         "status": status,
         "warm_ms": warm,
         "warm_statuses": sorted(set(statuses)),
         "lazy": lazy_work,
     }
+
+
+def _page_faults() -> int:
+    """Return the process's page faults so far: pages of the snapshot first touched (copied, after the fork)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt + usage.ru_majflt
 
 
 if __name__ == "__main__":

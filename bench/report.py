@@ -220,6 +220,12 @@ def snapstart_rows(result: dict) -> list[Row]:
             status(lazy["modules"] == 0 and not lazy["clients"] and lazy["connections"] == 0),
         ),
         (
+            "8 SnapStart, page faults per response",
+            f"first {restored['first_page_faults']:.0f} / warm {restored['warm_page_faults']:.0f}",
+            "info",
+            "info",
+        ),
+        (
             "8 SnapStart, restore hooks",
             f"after restore {restored['after_restore_ms']:.1f} ms, before {restored['before_snapshot_ms']:.0f}",
             "info",

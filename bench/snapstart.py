@@ -72,6 +72,8 @@ def run(world: World, *, artifact_dir: Path | None) -> dict:
             "before_snapshot_ms": median([run["before_snapshot_ms"] for run in restored]),
             "lazy_on_first_request": restored[0]["lazy"],
             "samples_first_ms": [round(run["first_ms"], 1) for run in restored],
+            "first_page_faults": median([run["first_page_faults"] for run in restored]),
+            "warm_page_faults": median([median(run["warm_page_faults"]) for run in restored]),
         },
         "init_ms": median([run["init_ms"] for run in restored]),
         "cold": {"median_ms": median(cold), "samples_ms": cold},

@@ -7,14 +7,22 @@ views and compiles URL patterns on the first request, and PynamoDB builds its co
 """
 
 import functools
+import io
+import logging
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
+from django.core.handlers.wsgi import WSGIHandler
 from django.urls import URLResolver, get_resolver
 from django.utils.module_loading import import_string
 
 from core import snapstart  # registers the SnapStart runtime hooks during init
 from core.dynamodb import dynamodb_warm, registered_tables
+
+logger = logging.getLogger(__name__)
+
+# Requests answered in process after a restore (see requests_prime): no session, no write, no model call.
+PRIMING_REQUESTS = [("GET", "/api/v1/conversations")]
 
 
 @functools.cache
@@ -34,6 +42,68 @@ def environment_prepare() -> None:
             table._get_connection()  # noqa: SLF001 - the table's connection, on the shared client
     dynamodb_warm()
     snapstart.register_after_restore(dynamodb_warm)  # again after a restore: it pages in what the calls use
+    snapstart.register_after_restore(requests_prime)
+
+
+def requests_prime() -> None:
+    """Answer PRIMING_REQUESTS through Django's whole request path, in process (after a restore).
+
+    A restored environment's memory is the snapshot's, paged in (or, in an emulated snapshot, copied) when
+    first touched: requests through the middleware, the URL resolver, DRF's views and renderers
+    touch it here, in Restore Duration, instead of in the first visitor's request. Nothing is sent, stored or
+    logged as a request: with no session cookie the list is empty without a read. (The chat URL is not primed:
+    any request to it, even OPTIONS, is a logged chat request with its metrics.)
+    """
+    handler = WSGIHandler()
+    host = _priming_host()
+    if host is None:
+        return
+    statuses = {}
+    for method, path in PRIMING_REQUESTS:
+        statuses[f"{method} {path}"] = _answer(handler, _environ(method, path, host))
+    logger.info("requests primed", extra={"event": "snapstart_requests_primed", "record": statuses})
+
+
+def _answer(handler: WSGIHandler, environ: dict[str, object]) -> str:
+    """Run one request through `handler` as a WSGI server would; return its status code."""
+    statuses: list[str] = []
+    response = handler(environ, lambda status, headers, *_: statuses.append(status))
+    try:
+        b"".join(response)
+    finally:
+        response.close()  # request_finished: what a request closes at its end, this one closes too
+    return statuses[0].split(" ", 1)[0]
+
+
+def _priming_host() -> str | None:
+    """Return a host name ALLOWED_HOSTS admits (a request to any other would be answered 400 and logged)."""
+    for allowed in settings.ALLOWED_HOSTS:
+        if allowed == "*":
+            return "localhost"
+        return f"restore{allowed}" if allowed.startswith(".") else allowed
+    return "localhost" if settings.DEBUG else None
+
+
+def _environ(method: str, path: str, host: str) -> dict[str, object]:
+    return {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": host,
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host,
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": "0",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
 
 
 def _patterns_compile(resolver: URLResolver) -> None:

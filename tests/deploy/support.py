@@ -57,6 +57,7 @@ class LambdaProcess:
             text=True,
         )
         self.manage_logs: list[str] = []  # what the first-deploy `manage` events printed
+        self.snapstart_logs: list[str] = []  # what the last SnapStart step printed
         self.startup_logs, ready = self._read_answer()
         self.handler_file = ready["ready"]
 
@@ -76,7 +77,7 @@ class LambdaProcess:
         assert self._process.stdin is not None
         self._process.stdin.write(json.dumps({"snapstart": step}) + "\n")
         self._process.stdin.flush()
-        _, answer = self._read_answer()  # after `exit`, the parent's answer to `fork`: it serves again
+        self.snapstart_logs, answer = self._read_answer()  # after `exit`: the parent's answer to `fork`
         if "exception" in answer:
             raise AssertionError(f"the SnapStart step {step} raised:\n{answer['exception']}")
         return answer["response"]

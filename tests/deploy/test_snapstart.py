@@ -7,9 +7,11 @@ after-restore hooks, and emulates a snapshot with a fork, whose child then serve
 
 import json
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import boto3
 import pytest
 
 from tests.deploy.conftest import start_lambda
@@ -131,3 +133,26 @@ def test_the_restore_gives_random_a_new_state(snapstart_lambda):
     snapshot = snapstart_lambda.snapstart("random_state")["state"]
     snapstart_lambda.snapstart("after_restore")
     assert snapstart_lambda.snapstart("random_state")["state"] != snapshot
+
+
+def stored_items(moto_server) -> Counter:
+    """Count the items of every DynamoDB table (sessions, rate counters, conversations, verdicts)."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_server.url, region_name="us-east-1")
+    return Counter({name: dynamodb.scan(TableName=name)["Count"] for name in dynamodb.list_tables()["TableNames"]})
+
+
+def test_the_restore_primes_the_request_path_without_writing_or_calling_a_model(
+    snapstart_lambda, moto_server, bedrock
+):
+    snapstart_lambda.snapstart("before_snapshot")
+    stored, calls = stored_items(moto_server), len(bedrock.calls)
+    snapstart_lambda.snapstart("after_restore")
+    logs = [json.loads(line) for line in snapstart_lambda.snapstart_logs]
+    primed = [line for line in logs if line.get("event") == "snapstart_requests_primed"]
+    assert [line["GET /api/v1/conversations"] for line in primed] == ["200"]
+    # No session, rate-limit count, conversation or verdict was stored, and no model was called.
+    assert stored_items(moto_server) == stored
+    assert len(bedrock.calls) == calls
+    # A quiet restore: its own lines only, no request line (or its metrics) for a request no one made.
+    assert {line["event"] for line in logs} == {"snapstart_after_restore", "snapstart_requests_primed"}
+    assert chat(LambdaClient(snapstart_lambda), "The first visitor")["message"]["content"] == "Echo: The first visitor"
