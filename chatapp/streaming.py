@@ -86,7 +86,7 @@ def conversation_reply_events(
     # A follow-up's verdict is keyed on its context, so its cache read follows the history read in one task.
     history = concurrency.submit(_history_and_lookup, owner, conversation_id, text) if conversation_id else None
     if history is None:
-        lookup = lookup or prompt_lookup_start(text=text)
+        lookup = lookup or prompt_lookup_start(raw=text)
     reads = [read for read in (stored, history, lookup) if read is not None]
     try:
         admission()
@@ -139,9 +139,9 @@ def conversation_reply_events(
         return
 
 
-def prompt_lookup_start(*, text: str) -> Future[PromptLookup]:
-    """Start the intent-cache lookup of `text` in the request I/O pool (it needs no owner)."""
-    return concurrency.submit(prompt_lookup, text=text)
+def prompt_lookup_start(*, raw: str) -> Future[PromptLookup]:
+    """Start the intent-cache lookup of the message `raw` in the request I/O pool (it needs no owner)."""
+    return concurrency.submit(prompt_lookup, raw=raw)
 
 
 def _reply_store(
@@ -157,14 +157,14 @@ def _reply_store(
 ) -> ChatReply:
     """Store the message and its reply (with the request marker); return the stored reply, or an earlier one."""
     received_at, replied_at = pair_times
-    user = _new_message("user", screening.text, received_at)
+    user = _new_message("user", screening.screened, received_at)
     assistant = _new_message("assistant", content, replied_at, stop_reason=stop_reason)
     try:
         with observability.stage("history_write"):
             repositories.exchange_store(
                 owner=owner,
                 conversation_id=new_conversation_id,
-                title=None if conversation_id else conversation_title(screening.text),
+                title=None if conversation_id else conversation_title(screening.screened),
                 pair=(user, assistant),
                 request_id=request_id,
                 verdict_source=screening.source,
@@ -229,22 +229,22 @@ class ReplyFeed:
     END = object()
     WAITING = object()
 
-    def __init__(self, turns: list[tuple[str, str]], text: str) -> None:
+    def __init__(self, turns: list[tuple[str, str]], screened: str) -> None:
         model = chat_model()
         self.model_id = model.model_id
         self.end = ReplyEnd()
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = threading.Event()
         run_in_context = contextvars.copy_context().run
-        thread = threading.Thread(target=run_in_context, args=(self._pump, turns, text), daemon=True)
+        thread = threading.Thread(target=run_in_context, args=(self._pump, turns, screened), daemon=True)
         thread.name = "chat-model-stream"
         thread.start()
         self._thread = thread
 
-    def _pump(self, turns: list[tuple[str, str]], text: str) -> None:
+    def _pump(self, turns: list[tuple[str, str]], screened: str) -> None:
         try:
             with observability.stage("chat_model"):
-                stream = chat_model().stream(history=turns, message=text, end=self.end)
+                stream = chat_model().stream(history=turns, message=screened, end=self.end)
                 try:
                     for piece in stream:
                         if self._closed.is_set():
@@ -300,14 +300,14 @@ def _screened_feed(
                 text=lookup.raw,
                 owner=owner,
                 lookup=lookup,
-                while_caching=lambda passed: started.append(ReplyFeed(turns, passed.text)),
+                while_caching=lambda passed: started.append(ReplyFeed(turns, passed.screened)),
             )
         except Exception:
             for feed in started:
                 _discard(feed)
             raise
-        return screening, _revealed(started[0] if started else ReplyFeed(turns, screening.text))
-    speculative = ReplyFeed(turns, lookup.text)
+        return screening, _revealed(started[0] if started else ReplyFeed(turns, screening.screened))
+    speculative = ReplyFeed(turns, lookup.screened)
     try:
         screening = prompt_screen(text=lookup.raw, owner=owner, lookup=lookup)
     except Exception:
@@ -351,10 +351,10 @@ def _history(owner: str, conversation_id: str) -> list[MessageItem]:
     return messages
 
 
-def _history_and_lookup(owner: str, conversation_id: str, text: str) -> tuple[list[MessageItem], PromptLookup]:
-    """Read the history, then look up the verdict on `text` in the context of its stored user turns."""
+def _history_and_lookup(owner: str, conversation_id: str, raw: str) -> tuple[list[MessageItem], PromptLookup]:
+    """Read the history, then look up the verdict on the message `raw` in the context of its stored user turns."""
     messages = _history(owner, conversation_id)
-    return messages, prompt_lookup(text=text, context=[m.content for m in messages if m.role == "user"])
+    return messages, prompt_lookup(raw=raw, context=[m.content for m in messages if m.role == "user"])
 
 
 def _history_turns(messages: list[MessageItem]) -> list[tuple[str, str]]:

@@ -40,9 +40,9 @@ __all__ = [
     "blocked_prompt_reopen",
     "canary_token",
     "screening_model_warm",
-    "prompt_cleaned",
     "prompt_lookup",
     "prompt_screen",
+    "prompt_screened_text",
     "reply_check",
     "screening_context",
 ]
@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ScreeningResult:
-    text: str  # the message as screened and as models should see it: NFKC, no invisible characters
+    screened: str  # the screened text the verdict is about (security.policy.screened_text)
     verdict: str
     category: str
     reason: str
@@ -70,8 +70,8 @@ def screening_model_warm() -> None:
 class PromptLookup:
     """A message prepared for screening, with the intent cache's verdict on it if there is one."""
 
-    raw: str
-    text: str  # the screened text: what a verdict is about and all the models see (security.policy)
+    raw: str  # the message as received
+    screened: str  # what a verdict is about, all the models read and history stores (security.policy)
     cached: ScreeningResult | None
     context: tuple[str, ...] = ()  # the earlier user turns it is screened with, oldest first (none: alone)
 
@@ -82,14 +82,14 @@ def screening_context(earlier_user_turns: Sequence[str]) -> tuple[str, ...]:
     return tuple(earlier_user_turns[-turns:]) if turns > 0 else ()
 
 
-def prompt_lookup(*, text: str, context: Sequence[str] = ()) -> PromptLookup:
-    """Prepare `text` for screening and look up its verdict in the intent cache, without any model call.
+def prompt_lookup(*, raw: str, context: Sequence[str] = ()) -> PromptLookup:
+    """Screen-clean the message `raw` and look up its verdict in the intent cache, without any model call.
 
     `context` holds the conversation's earlier stored user turns, oldest first (none for a first message);
     the last SCREENING_CONTEXT_TURNS of them are screened with the text, and the verdict is keyed on both.
     """
-    screened, turns = screened_text(text), screening_context(context)
-    return PromptLookup(text, screened, _cached_verdict(screened, context_digest(turns)), turns)
+    screened, turns = screened_text(raw), screening_context(context)
+    return PromptLookup(raw, screened, _cached_verdict(screened, context_digest(turns)), turns)
 
 
 def prompt_screen(
@@ -110,8 +110,8 @@ def prompt_screen(
     Raise PromptBlocked (after recording the attempt for moderators) when it is malicious, and
     ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
     """
-    lookup = lookup or prompt_lookup(text=text, context=context)
-    result = lookup.cached or _model_verdict(lookup.text, lookup.context, while_caching)
+    lookup = lookup or prompt_lookup(raw=text, context=context)
+    result = lookup.cached or _model_verdict(lookup.screened, lookup.context, while_caching)
     observability.record(
         verdict=result.verdict,
         verdict_source=result.source,
@@ -120,20 +120,20 @@ def prompt_screen(
     )
     if result.verdict == "malicious":
         context = lookup.context if result.context_digest else ()  # a pin on the text alone decided it alone
-        blocked_prompt_record(text=lookup.raw, screened=lookup.text, result=result, owner=owner, context=context)
+        blocked_prompt_record(raw=lookup.raw, result=result, owner=owner, context=context)
         raise PromptBlocked(category=result.category)
     return result
 
 
-def _cached_verdict(text: str, context: str) -> ScreeningResult | None:
-    """Return the verdict that applies to `text` in `context` (a digest; "" alone), or None.
+def _cached_verdict(screened: str, context: str) -> ScreeningResult | None:
+    """Return the verdict that applies to the `screened` text in `context` (a digest; "" alone), or None.
 
     A follow-up is decided by a moderator's pin on it in this context, else by a moderator's block of the
     text alone (one harmless opener must not get round a confirmed block; a text cleared alone is still
     judged in its context), else by a model verdict in this very context.
     """
-    version, pinned_alone = policy_version(screening_model_id()), pin_key(text)
-    keys = [pin_key(text, context=context), verdict_key(text, version=version, context=context)]
+    version, pinned_alone = policy_version(screening_model_id()), pin_key(screened)
+    keys = [pin_key(screened, context=context), verdict_key(screened, version=version, context=context)]
     if context:
         keys.insert(1, pinned_alone)
     with observability.stage("cache_read"):
@@ -144,22 +144,22 @@ def _cached_verdict(text: str, context: str) -> ScreeningResult | None:
             continue
         source = "moderator" if item.source == "moderator" else "cache"
         about = "" if key == pinned_alone else context
-        return ScreeningResult(text, item.verdict, item.category, item.reason, source, item.model_id, about)
+        return ScreeningResult(screened, item.verdict, item.category, item.reason, source, item.model_id, about)
     return None
 
 
 def _model_verdict(
-    text: str, context: tuple[str, ...], while_caching: Callable[[ScreeningResult], object] | None
+    screened: str, context: tuple[str, ...], while_caching: Callable[[ScreeningResult], object] | None
 ) -> ScreeningResult:
     model, digest = screening_model(), context_digest(context)
     with observability.stage("screening"):
-        answer: ModelVerdict = model.classify(text, context=context)
-    result = ScreeningResult(text, answer.verdict, answer.category, answer.reason, "model", model.model_id, digest)
+        answer: ModelVerdict = model.classify(screened, context=context)
+    result = ScreeningResult(screened, answer.verdict, answer.category, answer.reason, "model", model.model_id, digest)
     if while_caching is not None and answer.verdict != "malicious":
         while_caching(result)
     with observability.stage("cache_write"):
         intent_verdict_put(
-            key=verdict_key(text, version=policy_version(model.model_id), context=digest),
+            key=verdict_key(screened, version=policy_version(model.model_id), context=digest),
             verdict=answer.verdict,
             category=answer.category,
             reason=answer.reason,
@@ -170,25 +170,21 @@ def _model_verdict(
     return result
 
 
-def blocked_prompt_record(
-    *, text: str, screened: str, result: ScreeningResult, owner: str, context: Sequence[str] = ()
-) -> None:
-    """Queue a blocked text, with the earlier turns it was judged in, for moderators; a repeat of a pending text
-    in the same context bumps that row instead of adding one.
+def blocked_prompt_record(*, raw: str, result: ScreeningResult, owner: str, context: Sequence[str] = ()) -> None:
+    """Queue a blocked message (`raw`, as received), with the earlier turns it was judged in, for moderators;
+    a repeat of a pending text (the same `result.screened`) in the same context bumps that row instead.
 
     The block itself never depends on this: if the database is down the attempt is logged, not queued.
     """
     try:
         with observability.stage("moderation_queue"):
-            _queue_blocked_prompt(text=text, screened=screened, result=result, owner=owner, context=context)
+            _queue_blocked_prompt(raw=raw, result=result, owner=owner, context=context)
     except DatabaseError as exc:
         logger.error("blocked prompt not queued: %s", exc, extra={"event": "moderation_queue_error"})
 
 
-def _queue_blocked_prompt(
-    *, text: str, screened: str, result: ScreeningResult, owner: str, context: Sequence[str]
-) -> None:
-    digest = text_hash(screened)
+def _queue_blocked_prompt(*, raw: str, result: ScreeningResult, owner: str, context: Sequence[str]) -> None:
+    digest = text_hash(result.screened)
     # A text a moderator already confirmed needs no second review: its repeats are recorded as decided
     # (source "moderator") so they stay out of the pending queue; any other repeat joins the pending row.
     pinned = result.source == "moderator"
@@ -203,7 +199,7 @@ def _queue_blocked_prompt(
     if bumped:
         return
     BlockedPrompt.objects.create(
-        text=text,
+        text=raw,
         text_hash=digest,
         context=list(context),
         context_digest=context_digest(context),
@@ -366,9 +362,9 @@ def _record_decision(
     return blocked_prompt
 
 
-def prompt_cleaned(*, text: str) -> str:
-    """Return `text` as screening judges it, the models read it and history stores it (security.policy)."""
-    return screened_text(text)
+def prompt_screened_text(*, raw: str) -> str:
+    """Return the message `raw` as screening judges it, the models read it and history stores it."""
+    return screened_text(raw)
 
 
 def _verdict_ttl(verdict: str) -> timedelta:
