@@ -297,9 +297,8 @@ def _screened_feed(
         started: list[ReplyFeed] = []
         try:
             screening = prompt_screen(
-                text=lookup.raw,
-                owner=owner,
                 lookup=lookup,
+                owner=owner,
                 while_caching=lambda passed: started.append(ReplyFeed(turns, passed.screened)),
             )
         except Exception:
@@ -309,7 +308,7 @@ def _screened_feed(
         return screening, _revealed(started[0] if started else ReplyFeed(turns, screening.screened))
     speculative = ReplyFeed(turns, lookup.screened)
     try:
-        screening = prompt_screen(text=lookup.raw, owner=owner, lookup=lookup)
+        screening = prompt_screen(lookup=lookup, owner=owner)
     except Exception:
         _discard(speculative)
         raise

@@ -93,24 +93,18 @@ def prompt_lookup(*, raw: str, context: Sequence[str] = ()) -> PromptLookup:
 
 
 def prompt_screen(
-    *,
-    text: str,
-    owner: str,
-    lookup: PromptLookup | None = None,
-    context: Sequence[str] = (),
-    while_caching: Callable[[ScreeningResult], object] | None = None,
+    *, lookup: PromptLookup, owner: str, while_caching: Callable[[ScreeningResult], object] | None = None
 ) -> ScreeningResult:
-    """Return the verdict on `text` in `context` from the intent cache (or `lookup`, already done) or the model.
+    """Return the verdict on a looked-up message (see prompt_lookup): the intent cache's if it had one, else the
+    screening model's on `lookup.screened` in `lookup.context`.
 
-    `context`: the conversation's earlier stored user turns, as for prompt_lookup. `while_caching` is called
-    with a passing model verdict just before it is written to the intent cache, so that work the verdict
-    allows (the chat model's answer) overlaps the write; if the write fails this still raises, and the caller
-    must undo that work.
+    `while_caching` is called with a passing model verdict just before it is written to the intent cache, so
+    that work the verdict allows (the chat model's answer) overlaps the write; if the write fails this still
+    raises, and the caller must undo that work.
 
     Raise PromptBlocked (after recording the attempt for moderators) when it is malicious, and
     ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
     """
-    lookup = lookup or prompt_lookup(raw=text, context=context)
     result = lookup.cached or _model_verdict(lookup.screened, lookup.context, while_caching)
     observability.record(
         verdict=result.verdict,
@@ -119,8 +113,8 @@ def prompt_screen(
         screening_context_turns=len(lookup.context),
     )
     if result.verdict == "malicious":
-        context = lookup.context if result.context_digest else ()  # a pin on the text alone decided it alone
-        blocked_prompt_record(raw=lookup.raw, result=result, owner=owner, context=context)
+        judged_in = lookup.context if result.context_digest else ()  # a pin on the text alone decided it alone
+        blocked_prompt_record(raw=lookup.raw, result=result, owner=owner, context=judged_in)
         raise PromptBlocked(category=result.category)
     return result
 

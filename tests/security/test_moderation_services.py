@@ -16,6 +16,7 @@ from security.services import (
     blocked_prompt_confirm_block,
     blocked_prompt_mark_false_positive,
     blocked_prompt_reopen,
+    prompt_lookup,
     prompt_screen,
 )
 from tests.security.conftest import INJECTION
@@ -34,7 +35,7 @@ def stored(text: str) -> dict[str, IntentVerdict]:
 
 def screen(text: str):
     try:
-        return prompt_screen(text=text, owner="owner-1")
+        return prompt_screen(lookup=prompt_lookup(raw=text), owner="owner-1")
     except Exception as exc:  # PromptBlocked, the contract's error for a malicious text
         return exc
 
