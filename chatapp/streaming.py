@@ -22,12 +22,19 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from chatapp import repositories
-from chatapp.clients import ReplyEnd, chat_model, chat_system_prompt
+from chatapp.clients import CHAT_SYSTEM_PROMPT, ReplyEnd, chat_model
 from chatapp.exceptions import ModelUnavailable
 from chatapp.repositories import Message, MessageItem
 from core import concurrency, observability
 from core.exceptions import NotFound
-from security.services import PromptLookup, ReplyGate, ScreeningResult, prompt_lookup, prompt_screen
+from security.services import (
+    PromptLookup,
+    ReplyGate,
+    ScreeningResult,
+    chat_system_prompt,
+    prompt_lookup,
+    prompt_screen,
+)
 
 TITLE_CHARS = 60
 
@@ -109,7 +116,7 @@ def conversation_reply_events(
         except ClientGone:
             observability.record(stop_reason="stopped")
             return
-        gate = ReplyGate(system_prompt=chat_system_prompt(), model_id=feed.model_id, owner=owner)
+        gate = ReplyGate(system_prompt=feed.system_prompt, model_id=feed.model_id, owner=owner)
         delivered, stop_reason = "", "stopped"
         for piece in _released_text(feed, gate, deadline):
             try:
@@ -223,15 +230,16 @@ class ReplyFeed:
     """The chat model's answer, read in its own thread into a queue: a transport never blocks on the model.
 
     Started before the verdict in parallel screening mode, its text stays in the queue until screening
-    passes. Leaving the `with` block closes it: the model stream is closed at its next chunk.
+    passes. Leaving the `with` block closes it: the model stream is closed at its next chunk. `system_prompt`
+    is the one the model writes under, and the one the reply's output check compares it with.
     """
 
     END = object()
     WAITING = object()
 
-    def __init__(self, turns: list[tuple[str, str]], screened: str) -> None:
+    def __init__(self, turns: list[tuple[str, str]], screened: str, system_prompt: str) -> None:
         model = chat_model()
-        self.model_id = model.model_id
+        self.model_id, self.system_prompt = model.model_id, system_prompt
         self.end = ReplyEnd()
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = threading.Event()
@@ -244,7 +252,9 @@ class ReplyFeed:
     def _pump(self, turns: list[tuple[str, str]], screened: str) -> None:
         try:
             with observability.stage("chat_model"):
-                stream = chat_model().stream(history=turns, message=screened, end=self.end)
+                stream = chat_model().stream(
+                    system_prompt=self.system_prompt, history=turns, message=screened, end=self.end
+                )
                 try:
                     for piece in stream:
                         if self._closed.is_set():
@@ -291,22 +301,24 @@ def _screened_feed(
     miss starts the answer while the screening model runs, to hide its latency. Either way the text stays
     unread until screening has fully passed; otherwise it is closed unread (never stored, sent or logged) and
     only the tokens it had cost are counted. A cached verdict is used first, so a known-malicious message
-    never reaches the chat model in either mode.
+    never reaches the chat model in either mode. The reply's system prompt (with the canary) is built here,
+    once: the feed hands it to the chat model and keeps it for the reply's output check.
     """
+    system_prompt = chat_system_prompt(instructions=CHAT_SYSTEM_PROMPT)
     if settings.SCREENING_MODE != "parallel" or lookup.cached is not None:
         started: list[ReplyFeed] = []
         try:
             screening = prompt_screen(
                 lookup=lookup,
                 owner=owner,
-                while_caching=lambda passed: started.append(ReplyFeed(turns, passed.screened)),
+                while_caching=lambda passed: started.append(ReplyFeed(turns, passed.screened, system_prompt)),
             )
         except Exception:
             for feed in started:
                 _discard(feed)
             raise
-        return screening, _revealed(started[0] if started else ReplyFeed(turns, screening.screened))
-    speculative = ReplyFeed(turns, lookup.screened)
+        return screening, _revealed(started[0] if started else ReplyFeed(turns, screening.screened, system_prompt))
+    speculative = ReplyFeed(turns, lookup.screened, system_prompt)
     try:
         screening = prompt_screen(lookup=lookup, owner=owner)
     except Exception:
