@@ -29,7 +29,7 @@ from core import concurrency, observability
 from core.aws import llm_backend
 from core.dynamodb import tables_unreachable
 from core.exceptions import NotFound, StorageUnavailable, UnsupportedMediaType
-from security.services import prompt_screened_text
+from security.services.screening import prompt_screened_text
 
 STOP_REASONS = ["end_turn", "max_tokens", "stopped", "time_limit"]
 

@@ -27,14 +27,8 @@ from chatapp.exceptions import ModelUnavailable
 from chatapp.repositories import Message, MessageItem
 from core import concurrency, observability
 from core.exceptions import NotFound
-from security.services import (
-    PromptLookup,
-    ReplyGate,
-    ScreeningResult,
-    chat_system_prompt,
-    prompt_lookup,
-    prompt_screen,
-)
+from security.services.output import ReplyGate, chat_system_prompt
+from security.services.screening import PromptLookup, ScreeningResult, prompt_lookup, prompt_screen
 
 TITLE_CHARS = 60
 

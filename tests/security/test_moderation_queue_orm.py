@@ -12,7 +12,7 @@ from django.db import connection
 
 from security.models import BlockedPrompt
 from security.policy import screened_text
-from security.services import ScreeningResult, blocked_prompt_record
+from security.services.screening import ScreeningResult, blocked_prompt_record
 
 QUEUE_URL = "/admin/security/blockedprompt/"
 

@@ -8,7 +8,7 @@ from django.apps import apps
 
 from security.policy import normalise, pin_key, screened_text
 from security.repositories import intent_verdict_put, intent_verdicts_get
-from security.services import prompt_lookup, prompt_screen
+from security.services.screening import prompt_lookup, prompt_screen
 from tests.security.conftest import INJECTION, blocked_prompt_make
 
 rekey = importlib.import_module("security.migrations.0003_screened_text_keys").rekey_decisions

@@ -7,7 +7,7 @@ import pytest
 from chatapp.clients import CHAT_SYSTEM_PROMPT
 from security.exceptions import ReplyWithheld
 from security.policy import LEAK_RUN_CHARS, normalise
-from security.services import ReplyGate, canary_token, chat_system_prompt
+from security.services.output import ReplyGate, canary_token, chat_system_prompt
 
 
 def system_prompt() -> str:
