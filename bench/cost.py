@@ -89,13 +89,13 @@ def expected_outcomes(trace: list[Turn], *, context_turns: int) -> tuple[int, in
     """
     keys, stored, blocked = set(), defaultdict(list), 0
     for conversation, message in trace:
-        text, earlier = screened_text(message), stored[conversation]
+        screened, earlier = screened_text(message), stored[conversation]
         context = tuple(earlier[-context_turns:]) if context_turns > 0 else ()
-        keys.add((text, context))
-        if malicious_in_context(list(context), text):
+        keys.add((screened, context))
+        if malicious_in_context(list(context), screened):
             blocked += 1
         else:
-            earlier.append(text)
+            earlier.append(screened)
     return len(keys), blocked
 
 

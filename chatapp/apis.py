@@ -29,7 +29,7 @@ from core import concurrency, observability
 from core.aws import llm_backend
 from core.dynamodb import tables_unreachable
 from core.exceptions import NotFound, StorageUnavailable, UnsupportedMediaType
-from security.services import prompt_cleaned
+from security.services.screening import prompt_screened_text
 
 STOP_REASONS = ["end_turn", "max_tokens", "stopped", "time_limit"]
 
@@ -102,13 +102,13 @@ class ChatApi(APIView):
         conversation_id = StrictUUIDField(required=False, allow_null=True)
         request_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=128)
 
-        def validate_message(self, value: str) -> str:
+        def validate_message(self, raw: str) -> str:
             # Counted as the models read it: NFKC can turn one character into 18 (U+FDFA).
             limit = settings.MAX_MESSAGE_CHARS
-            if len(prompt_cleaned(text=value)) > limit:
+            if len(prompt_screened_text(raw=raw)) > limit:
                 message = f"Ensure this field has no more than {limit} characters (after Unicode normalisation)."
                 raise serializers.ValidationError(message)
-            return value
+            return raw
 
     @extend_schema_serializer(component_name="ChatReply")
     class OutputSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ class ChatappConfig(AppConfig):
         if settings.WARM_MODELS_AT_STARTUP:
             from chatapp.clients import chat_model
             from core.snapstart import register_after_restore
-            from security.services import screening_model_warm
+            from security.services.screening import screening_model_warm
 
             screening_model_warm()
             chat_model().warm()

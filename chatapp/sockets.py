@@ -124,7 +124,7 @@ def _chat(connection: Connection, frame: dict[str, Any], *, deadline: float | No
     conversation_id = data.get("conversation_id")
     # A first message's lookup needs no owner: made while the ticket is looked up. A follow-up's depends on
     # its history (screening in context), which needs the owner.
-    lookup = None if conversation_id else prompt_lookup_start(text=data["message"])
+    lookup = None if conversation_id else prompt_lookup_start(raw=data["message"])
     try:
         owner = socket_ticket_owner(ticket=data["ticket"])
     except Exception:

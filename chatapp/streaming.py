@@ -22,12 +22,13 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from chatapp import repositories
-from chatapp.clients import ReplyEnd, chat_model, chat_system_prompt
+from chatapp.clients import CHAT_SYSTEM_PROMPT, ReplyEnd, chat_model
 from chatapp.exceptions import ModelUnavailable
 from chatapp.repositories import Message, MessageItem
 from core import concurrency, observability
 from core.exceptions import NotFound
-from security.services import PromptLookup, ReplyGate, ScreeningResult, prompt_lookup, prompt_screen
+from security.services.output import ReplyGate, chat_system_prompt
+from security.services.screening import PromptLookup, ScreeningResult, prompt_lookup, prompt_screen
 
 TITLE_CHARS = 60
 
@@ -86,7 +87,7 @@ def conversation_reply_events(
     # A follow-up's verdict is keyed on its context, so its cache read follows the history read in one task.
     history = concurrency.submit(_history_and_lookup, owner, conversation_id, text) if conversation_id else None
     if history is None:
-        lookup = lookup or prompt_lookup_start(text=text)
+        lookup = lookup or prompt_lookup_start(raw=text)
     reads = [read for read in (stored, history, lookup) if read is not None]
     try:
         admission()
@@ -109,7 +110,7 @@ def conversation_reply_events(
         except ClientGone:
             observability.record(stop_reason="stopped")
             return
-        gate = ReplyGate(system_prompt=chat_system_prompt(), model_id=feed.model_id, owner=owner)
+        gate = ReplyGate(system_prompt=feed.system_prompt, model_id=feed.model_id, owner=owner)
         delivered, stop_reason = "", "stopped"
         for piece in _released_text(feed, gate, deadline):
             try:
@@ -139,9 +140,9 @@ def conversation_reply_events(
         return
 
 
-def prompt_lookup_start(*, text: str) -> Future[PromptLookup]:
-    """Start the intent-cache lookup of `text` in the request I/O pool (it needs no owner)."""
-    return concurrency.submit(prompt_lookup, text=text)
+def prompt_lookup_start(*, raw: str) -> Future[PromptLookup]:
+    """Start the intent-cache lookup of the message `raw` in the request I/O pool (it needs no owner)."""
+    return concurrency.submit(prompt_lookup, raw=raw)
 
 
 def _reply_store(
@@ -157,14 +158,14 @@ def _reply_store(
 ) -> ChatReply:
     """Store the message and its reply (with the request marker); return the stored reply, or an earlier one."""
     received_at, replied_at = pair_times
-    user = _new_message("user", screening.text, received_at)
+    user = _new_message("user", screening.screened, received_at)
     assistant = _new_message("assistant", content, replied_at, stop_reason=stop_reason)
     try:
         with observability.stage("history_write"):
             repositories.exchange_store(
                 owner=owner,
                 conversation_id=new_conversation_id,
-                title=None if conversation_id else conversation_title(screening.text),
+                title=None if conversation_id else conversation_title(screening.screened),
                 pair=(user, assistant),
                 request_id=request_id,
                 verdict_source=screening.source,
@@ -223,28 +224,31 @@ class ReplyFeed:
     """The chat model's answer, read in its own thread into a queue: a transport never blocks on the model.
 
     Started before the verdict in parallel screening mode, its text stays in the queue until screening
-    passes. Leaving the `with` block closes it: the model stream is closed at its next chunk.
+    passes. Leaving the `with` block closes it: the model stream is closed at its next chunk. `system_prompt`
+    is the one the model writes under, and the one the reply's output check compares it with.
     """
 
     END = object()
     WAITING = object()
 
-    def __init__(self, turns: list[tuple[str, str]], text: str) -> None:
+    def __init__(self, turns: list[tuple[str, str]], screened: str, system_prompt: str) -> None:
         model = chat_model()
-        self.model_id = model.model_id
+        self.model_id, self.system_prompt = model.model_id, system_prompt
         self.end = ReplyEnd()
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = threading.Event()
         run_in_context = contextvars.copy_context().run
-        thread = threading.Thread(target=run_in_context, args=(self._pump, turns, text), daemon=True)
+        thread = threading.Thread(target=run_in_context, args=(self._pump, turns, screened), daemon=True)
         thread.name = "chat-model-stream"
         thread.start()
         self._thread = thread
 
-    def _pump(self, turns: list[tuple[str, str]], text: str) -> None:
+    def _pump(self, turns: list[tuple[str, str]], screened: str) -> None:
         try:
             with observability.stage("chat_model"):
-                stream = chat_model().stream(history=turns, message=text, end=self.end)
+                stream = chat_model().stream(
+                    system_prompt=self.system_prompt, history=turns, message=screened, end=self.end
+                )
                 try:
                     for piece in stream:
                         if self._closed.is_set():
@@ -291,25 +295,26 @@ def _screened_feed(
     miss starts the answer while the screening model runs, to hide its latency. Either way the text stays
     unread until screening has fully passed; otherwise it is closed unread (never stored, sent or logged) and
     only the tokens it had cost are counted. A cached verdict is used first, so a known-malicious message
-    never reaches the chat model in either mode.
+    never reaches the chat model in either mode. The reply's system prompt (with the canary) is built here,
+    once: the feed hands it to the chat model and keeps it for the reply's output check.
     """
+    system_prompt = chat_system_prompt(instructions=CHAT_SYSTEM_PROMPT)
     if settings.SCREENING_MODE != "parallel" or lookup.cached is not None:
         started: list[ReplyFeed] = []
         try:
             screening = prompt_screen(
-                text=lookup.raw,
-                owner=owner,
                 lookup=lookup,
-                while_caching=lambda passed: started.append(ReplyFeed(turns, passed.text)),
+                owner=owner,
+                while_caching=lambda passed: started.append(ReplyFeed(turns, passed.screened, system_prompt)),
             )
         except Exception:
             for feed in started:
                 _discard(feed)
             raise
-        return screening, _revealed(started[0] if started else ReplyFeed(turns, screening.text))
-    speculative = ReplyFeed(turns, lookup.text)
+        return screening, _revealed(started[0] if started else ReplyFeed(turns, screening.screened, system_prompt))
+    speculative = ReplyFeed(turns, lookup.screened, system_prompt)
     try:
-        screening = prompt_screen(text=lookup.raw, owner=owner, lookup=lookup)
+        screening = prompt_screen(lookup=lookup, owner=owner)
     except Exception:
         _discard(speculative)
         raise
@@ -351,10 +356,10 @@ def _history(owner: str, conversation_id: str) -> list[MessageItem]:
     return messages
 
 
-def _history_and_lookup(owner: str, conversation_id: str, text: str) -> tuple[list[MessageItem], PromptLookup]:
-    """Read the history, then look up the verdict on `text` in the context of its stored user turns."""
+def _history_and_lookup(owner: str, conversation_id: str, raw: str) -> tuple[list[MessageItem], PromptLookup]:
+    """Read the history, then look up the verdict on the message `raw` in the context of its stored user turns."""
     messages = _history(owner, conversation_id)
-    return messages, prompt_lookup(text=text, context=[m.content for m in messages if m.role == "user"])
+    return messages, prompt_lookup(raw=raw, context=[m.content for m in messages if m.role == "user"])
 
 
 def _history_turns(messages: list[MessageItem]) -> list[tuple[str, str]]:

@@ -18,31 +18,32 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
-from security import charts, selectors, services
+from security import charts, selectors
 from security.exceptions import DecisionNotApplicable, ModerationUnavailable
 from security.models import BlockedPrompt
+from security.services import moderation
 
 Decision = Callable[..., BlockedPrompt]
 
 # action name → (service, what it did for messages and the admin log, the status it leaves)
 DECISIONS: dict[str, tuple[Decision, str, str]] = {
     "mark_false_positive": (
-        services.blocked_prompt_mark_false_positive,
+        moderation.blocked_prompt_mark_false_positive,
         "Marked false positive: text now passes",
         BlockedPrompt.Status.FALSE_POSITIVE,
     ),
     "confirm_block": (
-        services.blocked_prompt_confirm_block,
+        moderation.blocked_prompt_confirm_block,
         "Confirmed block: text now always blocked",
         BlockedPrompt.Status.CONFIRMED,
     ),
     "acknowledge": (
-        services.blocked_prompt_acknowledge,
+        moderation.blocked_prompt_acknowledge,
         "Acknowledged: withheld reply reviewed, nothing pinned",
         BlockedPrompt.Status.ACKNOWLEDGED,
     ),
     "reopen": (
-        services.blocked_prompt_reopen,
+        moderation.blocked_prompt_reopen,
         "Reopened: decision removed, text screened again",
         BlockedPrompt.Status.PENDING,
     ),

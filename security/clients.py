@@ -37,8 +37,8 @@ class ModelVerdict:
 class ScreeningModel(Protocol):
     model_id: str
 
-    def classify(self, text: str, *, context: Sequence[str] = ()) -> ModelVerdict:
-        """Return the verdict on the screened `text` read after the earlier user turns `context` (oldest first).
+    def classify(self, screened: str, *, context: Sequence[str] = ()) -> ModelVerdict:
+        """Return the verdict on the `screened` text read after the earlier user turns `context` (oldest first).
 
         Raise ScreeningUnavailable if there is no verdict to trust.
         """
@@ -96,14 +96,14 @@ def _value_shape(value: Any) -> str:
     return f"{kind}(len={len(value)})" if isinstance(value, str | list | dict) else kind
 
 
-def screening_message(text: str, context: Sequence[str] = ()) -> str:
+def screening_message(screened: str, context: Sequence[str] = ()) -> str:
     """Return the user turn: the message (and any earlier turns) as JSON strings, so they read as data with bounds.
 
     The instructions stay in the system prompt; nothing a user wrote is ever spliced into them.
     """
     if not context:
-        return "Classify this message (a JSON string):\n" + json.dumps({"message": text}, ensure_ascii=False)
-    data = json.dumps({"earlier_turns": list(context), "message": text}, ensure_ascii=False)
+        return "Classify this message (a JSON string):\n" + json.dumps({"message": screened}, ensure_ascii=False)
+    data = json.dumps({"earlier_turns": list(context), "message": screened}, ensure_ascii=False)
     return "Classify the message, read after the earlier turns (JSON strings):\n" + data
 
 
@@ -130,8 +130,8 @@ class BedrockScreeningModel:
         with converse_stubbed(self._client, converse_answer([tool_use], "tool_use")):
             self.classify("Warm-up: load everything a verdict needs.")
 
-    def classify(self, text: str, *, context: Sequence[str] = ()) -> ModelVerdict:
-        messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(text, context))]
+    def classify(self, screened: str, *, context: Sequence[str] = ()) -> ModelVerdict:
+        messages = [("system", SCREEN_SYSTEM_PROMPT), ("human", screening_message(screened, context))]
         try:
             answer = self._llm.invoke(messages)
         except Exception as exc:  # botocore, network and langchain errors alike: fail closed
@@ -168,9 +168,9 @@ class OfflineScreeningModel:
     def warm(self) -> None:
         """Nothing to load."""
 
-    def classify(self, text: str, *, context: Sequence[str] = ()) -> ModelVerdict:
-        conversation = "\n".join([*context, text])
-        message_starts = len(conversation) - len(text)
+    def classify(self, screened: str, *, context: Sequence[str] = ()) -> ModelVerdict:
+        conversation = "\n".join([*context, screened])
+        message_starts = len(conversation) - len(screened)
         for category, pattern in _OFFLINE_PATTERNS:
             for match in re.finditer(pattern, conversation, flags=re.IGNORECASE | re.DOTALL):
                 if match.end() > message_starts:

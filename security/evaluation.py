@@ -18,7 +18,7 @@ from django.conf import settings
 from security.clients import ModelVerdict, ScreeningModel
 from security.exceptions import ScreeningUnavailable
 from security.policy import screened_text
-from security.services import screening_context
+from security.services.screening import screening_context
 
 LABELS = ("safe", "malicious")
 UNCATEGORISED = "uncategorised"

@@ -1,9 +1,10 @@
 """The screening policy: the prompt, its version, and how a message becomes a cache key.
 
-One text throughout: `screened_text` (NFKC, invisible characters removed, trimmed) is what the screening
-model judges, what the chat model reads, what history stores and what a verdict is keyed on. A verdict is
-never reused for any other text: no case folding or whitespace collapsing, since a case-sensitive payload
-(base64, say) must not inherit the verdict on its lower-case form.
+One text throughout: a message as received (`raw`) becomes `screened_text(raw)` (`screened`: NFKC, invisible
+characters removed, trimmed), which is what the screening model judges, what the chat model reads, what
+history stores and what a verdict is keyed on. A verdict is never reused for any other text: no case folding
+or whitespace collapsing, since a case-sensitive payload (base64, say) must not inherit the verdict on its
+lower-case form. (`normalise` folds case and spacing, but only for the output check, on replies.)
 
 The policy version changes whenever the screening prompt, the key scheme or the model changes, so cached
 model verdicts from an older policy are never reused. Moderator pins are keyed without the version (see

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from security.models import BlockedPrompt
-from security.services import canary_token
+from security.services.output import canary_token
 from tests.fakes.bedrock import text_answer
 
 CHAT = settings.BEDROCK_CHAT_MODEL_ID

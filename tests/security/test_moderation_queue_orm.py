@@ -12,14 +12,14 @@ from django.db import connection
 
 from security.models import BlockedPrompt
 from security.policy import screened_text
-from security.services import ScreeningResult, blocked_prompt_record
+from security.services.screening import ScreeningResult, blocked_prompt_record
 
 QUEUE_URL = "/admin/security/blockedprompt/"
 
 
 def blocked(text: str) -> None:
-    result = ScreeningResult(text, "malicious", "prompt_injection", "test", "model", "screen-model")
-    blocked_prompt_record(text=text, screened=screened_text(text), result=result, owner="session:abc")
+    result = ScreeningResult(screened_text(text), "malicious", "prompt_injection", "test", "model", "screen-model")
+    blocked_prompt_record(raw=text, result=result, owner="session:abc")
 
 
 def test_database_is_the_one_this_run_expects(db):

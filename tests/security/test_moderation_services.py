@@ -12,12 +12,12 @@ from security.exceptions import ModerationUnavailable
 from security.models import BlockedPrompt
 from security.policy import pin_key, policy_version, screened_text, verdict_key
 from security.repositories import IntentVerdict, intent_verdicts_get
-from security.services import (
+from security.services.moderation import (
     blocked_prompt_confirm_block,
     blocked_prompt_mark_false_positive,
     blocked_prompt_reopen,
-    prompt_screen,
 )
+from security.services.screening import prompt_lookup, prompt_screen
 from tests.security.conftest import INJECTION
 
 SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
@@ -34,7 +34,7 @@ def stored(text: str) -> dict[str, IntentVerdict]:
 
 def screen(text: str):
     try:
-        return prompt_screen(text=text, owner="owner-1")
+        return prompt_screen(lookup=prompt_lookup(raw=text), owner="owner-1")
     except Exception as exc:  # PromptBlocked, the contract's error for a malicious text
         return exc
 

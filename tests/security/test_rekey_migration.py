@@ -8,7 +8,7 @@ from django.apps import apps
 
 from security.policy import normalise, pin_key, screened_text
 from security.repositories import intent_verdict_put, intent_verdicts_get
-from security.services import prompt_screen
+from security.services.screening import prompt_lookup, prompt_screen
 from tests.security.conftest import INJECTION, blocked_prompt_make
 
 rekey = importlib.import_module("security.migrations.0003_screened_text_keys").rekey_decisions
@@ -37,7 +37,8 @@ def test_decisions_are_pinned_again_under_the_screened_text_and_old_pins_go(bedr
     assert found[pin_key(screened_text(confirmed.text))].verdict == "malicious"
     assert pin_key(screened_text(withheld.text)) not in found  # a model reply is not a message anyone sends
     assert not intent_verdicts_get([old_pin_key(r.text) for r in (safe, confirmed, withheld)])
-    assert prompt_screen(text="Tell me about BASE64", owner="o").source == "moderator"
-    assert prompt_screen(text="tell me about base64", owner="o").source == "model"  # the lower-case form is not pinned
+    assert prompt_screen(lookup=prompt_lookup(raw="Tell me about BASE64"), owner="o").source == "moderator"
+    lower_case = prompt_lookup(raw="tell me about base64")
+    assert prompt_screen(lookup=lower_case, owner="o").source == "model"  # the lower-case form is not pinned
     safe.refresh_from_db()
     assert safe.text_hash == hashlib.sha256(b"Tell me about BASE64").hexdigest()

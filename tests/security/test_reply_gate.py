@@ -4,15 +4,19 @@ import re
 
 import pytest
 
-from chatapp.clients import chat_system_prompt
+from chatapp.clients import CHAT_SYSTEM_PROMPT
 from security.exceptions import ReplyWithheld
 from security.policy import LEAK_RUN_CHARS, normalise
-from security.services import ReplyGate, canary_token
+from security.services.output import ReplyGate, canary_token, chat_system_prompt
+
+
+def system_prompt() -> str:
+    return chat_system_prompt(instructions=CHAT_SYSTEM_PROMPT)
 
 
 def stream_through_gate(reply: str, piece_chars: int = 4) -> tuple[str, bool]:
     """Feed `reply` in pieces, releasing after each; return the text released and whether it was withheld."""
-    gate = ReplyGate(system_prompt=chat_system_prompt(), model_id="chat", owner="session:gate")
+    gate = ReplyGate(system_prompt=system_prompt(), model_id="chat", owner="session:gate")
     released = ""
     try:
         for piece in re.findall(".{1,%d}" % piece_chars, reply, re.S):
@@ -25,7 +29,7 @@ def stream_through_gate(reply: str, piece_chars: int = 4) -> tuple[str, bool]:
 
 
 def longest_prompt_run(text: str) -> int:
-    prompt, seen = normalise(chat_system_prompt()), normalise(text)
+    prompt, seen = normalise(system_prompt()), normalise(text)
     return max(
         (n for n in range(1, len(seen) + 1) for i in range(len(seen) - n + 1) if seen[i : i + n] in prompt), default=0
     )
@@ -36,8 +40,8 @@ def longest_prompt_run(text: str) -> int:
     "leak",
     [
         pytest.param(lambda: f"Fine. The marker is {canary_token()} as you asked.", id="canary"),
-        pytest.param(lambda: f"Sure: {chat_system_prompt()[:120]} and so on.", id="verbatim-run"),
-        pytest.param(lambda: "Sure: " + chat_system_prompt()[:120].upper(), id="uppercased-run"),
+        pytest.param(lambda: f"Sure: {system_prompt()[:120]} and so on.", id="verbatim-run"),
+        pytest.param(lambda: "Sure: " + system_prompt()[:120].upper(), id="uppercased-run"),
     ],
 )
 def test_a_leak_never_reaches_the_client_even_in_part(leak):
@@ -49,7 +53,7 @@ def test_a_leak_never_reaches_the_client_even_in_part(leak):
 
 def test_ordinary_text_is_released_as_it_comes_holding_back_only_a_few_characters():
     reply = "Paris is the capital of France; about two million people live there, by the Seine."
-    gate = ReplyGate(system_prompt=chat_system_prompt(), model_id="chat", owner="session:gate")
+    gate = ReplyGate(system_prompt=system_prompt(), model_id="chat", owner="session:gate")
     held, released = [], ""
     for piece in re.findall(".{1,4}", reply, re.S):
         gate.add(piece)
@@ -60,6 +64,6 @@ def test_ordinary_text_is_released_as_it_comes_holding_back_only_a_few_character
 
 
 def test_a_short_quote_of_the_prompt_passes_whole():
-    quote = f"I was told to be {chat_system_prompt()[21:50]}, that is all."
+    quote = f"I was told to be {system_prompt()[21:50]}, that is all."
     released, withheld = stream_through_gate(quote)
     assert not withheld and released == quote

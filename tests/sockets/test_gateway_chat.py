@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
-from security.services import canary_token
+from security.services.output import canary_token
 from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from tests.sockets.conftest import RATE_LIMIT, Socket, ticket_of
 

@@ -1,0 +1,1 @@
+"""The services of `security`, the only modules other apps call: screening, the output check, moderation."""
