@@ -182,16 +182,21 @@ def before_snapshot() -> None:
 
 
 def after_restore() -> None:
-    """Make this environment unique and ready: re-seed `random`, drop stale connections, open new ones.
+    """Make this environment unique and ready to call out: re-seed `random`, drop stale connections, refresh
+    credentials, start the request I/O pool's threads.
 
-    Credentials are refreshed and the request I/O pool's threads started first: opening the connections
-    uses both. The apps register their stubbed warm-ups to run after this (`register_after_restore`).
+    The apps' hooks run after this (`register_after_restore`): warm-ups, then `connections_open`, last.
     """
     random.seed()  # from os.urandom
     connections.close_all()
     http_pools_clear()
     credentials_refresh()
     concurrency.pool_start()
+
+
+def connections_open() -> None:
+    """Open the connections the first request will use (registered last, by the start-up work): a warm-up
+    that calls out may end with its connection closed, and the request would then connect by itself."""
     opened = http_connections_warm()
     logger.info("after restore", extra={"event": "snapstart_after_restore", "record": {"connections": opened}})
 

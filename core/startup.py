@@ -11,9 +11,11 @@ import io
 import logging
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import URLResolver, get_resolver
+from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 
 from core import snapstart  # registers the SnapStart runtime hooks during init
@@ -43,6 +45,7 @@ def environment_prepare() -> None:
     dynamodb_warm()
     snapstart.register_after_restore(dynamodb_warm)  # again after a restore: it pages in what the calls use
     snapstart.register_after_restore(requests_prime)
+    snapstart.register_after_restore(snapstart.connections_open)  # last: after everything that calls out
 
 
 def requests_prime() -> None:
@@ -50,9 +53,11 @@ def requests_prime() -> None:
 
     A restored environment's memory is the snapshot's, paged in (or, in an emulated snapshot, copied) when
     first touched: requests through the middleware, the URL resolver, DRF's views and renderers
-    touch it here, in Restore Duration, instead of in the first visitor's request. Nothing is sent, stored or
-    logged as a request: with no session cookie the list is empty without a read. (The chat URL is not primed:
-    any request to it, even OPTIONS, is a logged chat request with its metrics.)
+    touch it here, in Restore Duration, instead of in the first visitor's request. The request carries the
+    cookie of a session that does not exist (a new random key), so the session engine makes one real GetItem:
+    botocore's and urllib3's whole send path is touched too. Nothing is stored or logged as a request, and
+    the list is empty. (The chat URL is not primed: any request to it, even OPTIONS, is a logged chat
+    request with its metrics.)
     """
     handler = WSGIHandler()
     host = _priming_host()
@@ -94,6 +99,7 @@ def _environ(method: str, path: str, host: str) -> dict[str, object]:
         "SERVER_PORT": "443",
         "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_HOST": host,
+        "HTTP_COOKIE": f"{settings.SESSION_COOKIE_NAME}={get_random_string(32, VALID_KEY_CHARS)}",
         "REMOTE_ADDR": "127.0.0.1",
         "CONTENT_LENGTH": "0",
         "wsgi.version": (1, 0),
