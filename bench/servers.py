@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import IO
 
 from bench.models import ModelScript
-from tests.fakes.bedrock import FakeBedrock
-from tests.fakes.dynamodb import dynamodb_server
+from fakes.bedrock import FakeBedrock
+from fakes.dynamodb import dynamodb_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"

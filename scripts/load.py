@@ -35,8 +35,8 @@ import requests
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from tests.fakes.bedrock import FakeBedrock  # noqa: E402
-from tests.fakes.dynamodb import start_moto_server  # noqa: E402
+from fakes.bedrock import FakeBedrock  # noqa: E402
+from fakes.dynamodb import start_moto_server  # noqa: E402
 
 CONTRACT_503 = {"screening_unavailable", "model_unavailable", "storage_unavailable"}
 

@@ -19,8 +19,8 @@ for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from tests.fakes.bedrock import FakeBedrock  # noqa: E402
-from tests.fakes.dynamodb_limits import enforce_key_limits  # noqa: E402
+from fakes.bedrock import FakeBedrock  # noqa: E402
+from fakes.dynamodb_limits import enforce_key_limits  # noqa: E402
 
 # Property tests stay quick and never time out on a slow machine; API-level ones ask for fewer examples.
 settings.register_profile("project", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,8 +5,8 @@ from django.test import Client
 
 from bench.cost import SPLIT_FINISH, SPLIT_OPENER, Turn, dollars, expected_outcomes, make_trace, tally
 from bench.models import ModelScript
+from fakes.bedrock import MALICIOUS_MARKER
 from security.policy import screened_text
-from tests.fakes.bedrock import MALICIOUS_MARKER
 
 CHAT_URL = "/api/v1/ai/chat"
 

@@ -11,8 +11,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from tests.browser.conftest import screenshot
-from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from tests.sockets.conftest import gateway, moto_url  # noqa: F401 - the gateway process and its DynamoDB
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

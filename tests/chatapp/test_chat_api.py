@@ -6,8 +6,8 @@ import uuid
 import pytest
 from django.conf import settings
 
+from fakes.bedrock import Answer, server_error, text_answer, throttled, verdict_answer
 from security.models import BlockedPrompt
-from tests.fakes.bedrock import Answer, server_error, text_answer, throttled, verdict_answer
 
 SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 CHAT = settings.BEDROCK_CHAT_MODEL_ID

@@ -1,7 +1,7 @@
 """Every step of a chat request, every way its dependency can fail: a contract 503, no half exchange, one log line.
 
 DynamoDB is moto_server over HTTP and the models are the fake Bedrock, each behind a fault-injecting proxy
-(tests/fakes/faultproxy.py) that fails exactly one step: a DynamoDB operation on one table, or one model.
+(fakes/faultproxy.py) that fails exactly one step: a DynamoDB operation on one table, or one model.
 Faults are persistent, so botocore's retries meet them too.
 """
 
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 
+from fakes import faultproxy
+from fakes.dynamodb import forget_connections, start_moto_server
+from fakes.faultproxy import FaultProxy
 from tests.chatapp.conftest import ApiClient
-from tests.fakes import faultproxy
-from tests.fakes.dynamodb import forget_connections, start_moto_server
-from tests.fakes.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.slow
 

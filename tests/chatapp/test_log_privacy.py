@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.conf import settings
 
-from tests.fakes.bedrock import text_answer, verdict_answer
+from fakes.bedrock import text_answer, verdict_answer
 
 SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 SECRET = "my account number is 7731-PLUM-0042"

@@ -115,7 +115,7 @@ def test_message_text_is_logged_only_when_enabled(api, bedrock, capsys, settings
 
 
 def test_failed_request_log_line_names_the_cause(api, bedrock, capsys, settings):
-    from tests.fakes.bedrock import throttled
+    from fakes.bedrock import throttled
 
     bedrock.then(settings.BEDROCK_CHAT_MODEL_ID, throttled())
     capsys.readouterr()

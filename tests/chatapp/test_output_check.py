@@ -5,9 +5,9 @@ import json
 import pytest
 from django.conf import settings
 
+from fakes.bedrock import text_answer
 from security.models import BlockedPrompt
 from security.services import canary_token
-from tests.fakes.bedrock import text_answer
 
 CHAT = settings.BEDROCK_CHAT_MODEL_ID
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.conf import settings
 
-from tests.fakes.bedrock import Answer, server_error, text_answer, verdict_answer
+from fakes.bedrock import Answer, server_error, text_answer, verdict_answer
 
 SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 CHAT = settings.BEDROCK_CHAT_MODEL_ID

@@ -5,7 +5,7 @@ import json
 from django.conf import settings
 
 from chatapp.repositories import ConversationItem, MessageItem, conversation_pk
-from tests.fakes.bedrock import stream_answer
+from fakes.bedrock import stream_answer
 
 CHAT = settings.BEDROCK_CHAT_MODEL_ID
 SLOW_REPLY = " ".join(f"Part {n} of an answer that takes its time." for n in range(40))

@@ -29,7 +29,7 @@ def test_long_history_gets_cache_points_after_system_prompt_and_history(api, bed
 def test_cache_token_usage_reaches_the_log_line(api, bedrock, capsys):
     import json
 
-    from tests.fakes.bedrock import Answer
+    from fakes.bedrock import Answer
 
     bedrock.then(
         CHAT,

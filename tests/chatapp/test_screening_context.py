@@ -5,9 +5,9 @@ import json
 from django.conf import settings
 from django.test import Client
 
+from fakes.bedrock import screened_turns, text_answer
 from security.models import BlockedPrompt
 from security.policy import context_digest
-from tests.fakes.bedrock import screened_turns, text_answer
 
 SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 CHAT = settings.BEDROCK_CHAT_MODEL_ID

@@ -9,8 +9,8 @@ from django.conf import settings
 
 from chatapp.sockets import socket_message
 from chatapp.tickets import socket_ticket_issue
-from tests.fakes.bedrock import stream_answer, verdict_answer
-from tests.fakes.connections import FakeConnections, websocket_event
+from fakes.bedrock import stream_answer, verdict_answer
+from fakes.connections import FakeConnections, websocket_event
 
 CHAT = settings.BEDROCK_CHAT_MODEL_ID
 SCREEN = settings.BEDROCK_SCREEN_MODEL_ID

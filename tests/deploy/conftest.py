@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from fakes.connections import FakeConnections
 from tests.deploy.support import PROJECT, LambdaProcess, MotoServer, lambda_environment, save_python_settings
-from tests.fakes.connections import FakeConnections
 
 WEBSOCKET_URL = "wss://wsapi123.execute-api.us-east-1.amazonaws.com/dev"
 

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from fakes.bedrock import MALICIOUS_MARKER
 from tests.deploy.support import (
     API_HOST,
     PROJECT,
@@ -14,7 +15,6 @@ from tests.deploy.support import (
     lambda_environment,
     save_python_settings,
 )
-from tests.fakes.bedrock import MALICIOUS_MARKER
 
 CHAT_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 SCREEN_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"

@@ -5,9 +5,9 @@ import json
 import uuid
 from typing import Any
 
+from fakes.bedrock import MALICIOUS_MARKER, stream_answer
+from fakes.connections import FakeConnections, websocket_event
 from tests.deploy.support import LambdaClient, LambdaProcess
-from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
-from tests.fakes.connections import FakeConnections, websocket_event
 
 CHAT_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 

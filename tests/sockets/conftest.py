@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.fakes.dynamodb import start_moto_server
+from fakes.dynamodb import start_moto_server
 
 PROJECT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "test-secret-key-not-for-production"  # chatapp.settings.test's: tickets signed here verify there

@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
+from fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from security.services import canary_token
-from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from tests.sockets.conftest import RATE_LIMIT, Socket, ticket_of
 
 SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
