@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from fakes import faultproxy
-from fakes.dynamodb import forget_connections, start_moto_server
+from fakes.aws import forget_connections, moto_dynamodb_server
 from fakes.faultproxy import FaultProxy
 from tests.chatapp.conftest import ApiClient
 
@@ -86,13 +86,12 @@ def proxies():
     """moto_server and the fake Bedrock, each behind its own fault proxy (all on loopback, ephemeral ports)."""
     from tests.conftest import _fake_bedrock
 
-    server, moto_url = start_moto_server()
-    dynamodb_proxy = FaultProxy(moto_url).start()
-    bedrock_proxy = FaultProxy(_fake_bedrock.url).start()
-    yield {"dynamodb": dynamodb_proxy, "bedrock": bedrock_proxy}
-    dynamodb_proxy.stop()
-    bedrock_proxy.stop()
-    server.stop()
+    with moto_dynamodb_server() as moto_url:
+        dynamodb_proxy = FaultProxy(moto_url).start()
+        bedrock_proxy = FaultProxy(_fake_bedrock.url).start()
+        yield {"dynamodb": dynamodb_proxy, "bedrock": bedrock_proxy}
+        dynamodb_proxy.stop()
+        bedrock_proxy.stop()
 
 
 @pytest.fixture

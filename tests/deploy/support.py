@@ -18,28 +18,6 @@ DRIVER = Path(__file__).with_name("lambda_driver.py")
 API_HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
 
 
-class MotoServer:
-    """moto's server in its own process (tests/deploy/moto_process.py) on an ephemeral port."""
-
-    def __init__(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("moto_process.py"))],
-            cwd=PROJECT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        line = self._process.stdout.readline() if self._process.stdout else ""
-        if not line.startswith("port "):
-            self.stop()
-            raise RuntimeError(f"moto server did not start: {line!r}")
-        self.url = f"http://127.0.0.1:{int(line.split()[1])}"
-
-    def stop(self) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=10)
-
-
 class LambdaProcess:
     """One warm Lambda container: a process that keeps one LambdaHandler across the events it is given."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from fakes.dynamodb import start_moto_server
+from fakes.aws import moto_dynamodb_server
 
 PROJECT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "test-secret-key-not-for-production"  # chatapp.settings.test's: tickets signed here verify there
@@ -80,10 +80,10 @@ class Gateway:
 
 
 @pytest.fixture(scope="session")
-def moto_url() -> str:
-    """moto_server in this process: it serves the tables that each test's `mock_aws` creates."""
-    _server, url = start_moto_server()
-    return url
+def moto_url() -> Iterator[str]:
+    """moto's DynamoDB over HTTP from this process: it serves the tables that each test's `moto_in_memory` creates."""
+    with moto_dynamodb_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
