@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from fakes.bedrock import text_answer
-from tests.chatapp.conftest import ApiClient
+from tests.support import ApiClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

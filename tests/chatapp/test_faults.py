@@ -15,7 +15,7 @@ from django.conf import settings
 from fakes import faultproxy
 from fakes.aws import forget_connections, moto_dynamodb_server
 from fakes.faultproxy import FaultProxy
-from tests.chatapp.conftest import ApiClient
+from tests.support import ApiClient, request_log_records
 
 pytestmark = pytest.mark.slow
 
@@ -145,7 +145,7 @@ def test_fault_in_any_step_is_a_contract_503_with_whole_pairs_and_one_log_line(
         assert len(bedrock.calls_to(settings.BEDROCK_CHAT_MODEL_ID)) == chat_calls_before
     assert "Echo:" not in response.content.decode()  # nothing of an answer is shown
 
-    request_lines = [json.loads(line) for line in lines_naming(output.out, '"event": "chat_request"')]
+    request_lines = request_log_records(output.out)
     assert len(request_lines) == 1
     line = request_lines[0]
     assert line["status"] == 503 and line["error"] == step.error and line["cause"]

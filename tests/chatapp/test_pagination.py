@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from chatapp import repositories
 from fakes.history import SEEDED_AT, dynamodb_calls, seed_conversation, seed_turn
-from tests.chatapp.conftest import ApiClient
+from tests.support import ApiClient
 
 LIST = "/api/v1/conversations"
 

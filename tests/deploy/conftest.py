@@ -10,7 +10,8 @@ import pytest
 
 from fakes.aws import MotoServerProcess
 from fakes.connections import FakeConnections
-from tests.deploy.support import PROJECT, LambdaProcess, lambda_environment, save_python_settings
+from tests.deploy.support import LambdaProcess, lambda_environment, save_python_settings
+from tests.support import PROJECT
 
 WEBSOCKET_URL = "wss://wsapi123.execute-api.us-east-1.amazonaws.com/dev"
 

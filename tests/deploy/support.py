@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.deploy.lambda_driver import RESPONSE_MARKER
+from tests.support import CHAT_URL, PROJECT, log_records
 
-PROJECT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("lambda_driver.py")
 API_HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
+# The dev stage's models (zappa_settings.json), which the Lambda containers call.
+CHAT_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+SCREEN_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 class LambdaProcess:
@@ -144,6 +147,11 @@ class LambdaClient:
     def post_json(self, path: str, body: Any, **kwargs: Any) -> Response:
         return self.request("POST", path, body=json.dumps(body), content_type="application/json", **kwargs)
 
+    def chat(self, message: str, token: str, **fields: Any) -> Response:
+        """Post a chat message as the page does: with the CSRF token, from the API's own origin."""
+        headers = {"x-csrftoken": token, "origin": f"https://{self.host}"}
+        return self.post_json(CHAT_URL, {"message": message, **fields}, headers=headers)
+
     def session(self) -> str:
         """Start a session like the page does; return the CSRF token."""
         response = self.get("/api/v1/session")
@@ -231,4 +239,4 @@ class LambdaClient:
 
     def json_logs(self) -> list[dict[str, Any]]:
         """Return the JSON log lines the last request printed."""
-        return [json.loads(line) for line in self.logs if line.startswith("{")]
+        return log_records(self.logs)

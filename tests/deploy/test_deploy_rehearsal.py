@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.support import PROJECT
+from tests.support import PROJECT
 
 pytestmark = pytest.mark.slow
 STAGE = "rehearsal"

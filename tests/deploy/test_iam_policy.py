@@ -17,8 +17,7 @@ from django.core.management import call_command
 
 from fakes.bedrock import MALICIOUS_MARKER
 from fakes.connections import FakeConnections, websocket_event
-from tests.chatapp.conftest import ApiClient
-from tests.deploy.support import PROJECT
+from tests.support import PROJECT, ApiClient
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -62,11 +62,10 @@ def test_zip_handler_is_the_one_inside_the_zip(zip_lambda):
 def test_zip_serves_a_chat_and_blocks_a_prompt(zip_lambda, bedrock):
     client = LambdaClient(zip_lambda)
     token = client.session()
-    headers = {"x-csrftoken": token, "origin": f"https://{client.host}"}
-    reply = client.post_json("/api/v1/ai/chat", {"message": "Hello from the zip"}, headers=headers)
+    reply = client.chat("Hello from the zip", token)
     assert reply.status == 200, reply.body
     assert reply.json()["message"]["content"] == "Echo: Hello from the zip"
-    blocked = client.post_json("/api/v1/ai/chat", {"message": f"{MALICIOUS_MARKER}, zip"}, headers=headers)
+    blocked = client.chat(f"{MALICIOUS_MARKER}, zip", token)
     assert blocked.status == 403
     assert blocked.json()["error"]["code"] == "prompt_blocked"
 

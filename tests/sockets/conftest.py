@@ -16,8 +16,8 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from fakes.aws import moto_dynamodb_server
+from tests.support import PROJECT, ApiClient, request_log_records
 
-PROJECT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "test-secret-key-not-for-production"  # chatapp.settings.test's: tickets signed here verify there
 RATE_LIMIT = 5  # chat messages a minute per owner in the gateway
 
@@ -72,7 +72,7 @@ class Gateway:
 
     def request_records(self) -> list[dict[str, Any]]:
         """Return the handler's chat_request log lines so far."""
-        return [json.loads(line) for line in self.lines if '"chat_request"' in line and line.startswith("{")]
+        return request_log_records(self.lines)
 
     def stop(self) -> None:
         self._process.terminate()
@@ -136,8 +136,6 @@ def socket(gateway) -> Iterator[Socket]:
 @pytest.fixture
 def session_api(db, settings, gateway):
     """A page-like HTTP client whose GET /api/v1/session hands out the gateway's URL and a ticket."""
-    from tests.chatapp.conftest import ApiClient
-
     settings.WEBSOCKET_URL = gateway.url
     return ApiClient()
 
