@@ -20,7 +20,7 @@ def main(rounds: int) -> dict:
     client, _ = load_app()
     from django.conf import settings
 
-    from tests.fakes.history import SEEDED_AT, dynamodb_calls, seed_conversation_in_bulk
+    from fakes.history import SEEDED_AT, dynamodb_calls, seed_conversation_in_bulk
 
     owner = f"session:{client.cookies[settings.SESSION_COOKIE_NAME]}"
     long_id = seed_conversation_in_bulk(owner, turns=LONG_TURNS, title="long")

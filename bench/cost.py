@@ -9,9 +9,9 @@ from pathlib import Path
 
 from bench.models import is_screening, prompt_text, tokens
 from bench.servers import PYTHON, ROOT, World, run_child
+from fakes.bedrock import MALICIOUS_MARKER, Call, malicious_in_context, screened_turns
 from security.clients import screening_message
 from security.policy import screened_text
-from tests.fakes.bedrock import MALICIOUS_MARKER, Call, malicious_in_context, screened_turns
 
 MESSAGES = 1000
 REPEATS, VARIANTS, BLOCKED = 0.30, 0.10, 0.02  # shares of first messages

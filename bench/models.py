@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.bedrock import Answer, Call, screens_malicious, text_answer, verdict_answer
+from fakes.bedrock import Answer, Call, screens_malicious, text_answer, verdict_answer
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text with Claude's tokenizer
 REPLY = " ".join(["Here is a short, considered answer to your question, with an example."] * 8)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import IO
 
 from bench.models import ModelScript
-from tests.fakes.bedrock import FakeBedrock
-from tests.fakes.dynamodb import dynamodb_server
+from fakes.aws import moto_dynamodb_server
+from fakes.bedrock import FakeBedrock
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -75,7 +75,7 @@ def world() -> Iterator[World]:
     # the app's read timeout, which a real endpoint never does. Its garbage has no cycles worth collecting.
     gc.disable()
     try:
-        with dynamodb_server() as dynamodb_url, tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        with moto_dynamodb_server() as dynamodb_url, tempfile.TemporaryDirectory(prefix="bench-") as workdir:
             env = child_env(dynamodb_url, bedrock.url, Path(workdir))
             for command in (["migrate", "--verbosity", "0"], ["ensure_tables"]):
                 subprocess.run([PYTHON, str(ROOT / "manage.py"), *command], env=env, check=True, capture_output=True)  # noqa: S603

@@ -35,8 +35,8 @@ import requests
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from tests.fakes.bedrock import FakeBedrock  # noqa: E402
-from tests.fakes.dynamodb import start_moto_server  # noqa: E402
+from fakes.aws import moto_dynamodb_server  # noqa: E402
+from fakes.bedrock import FakeBedrock  # noqa: E402
 
 CONTRACT_503 = {"screening_unavailable", "model_unavailable", "storage_unavailable"}
 
@@ -89,14 +89,13 @@ def stop(process: subprocess.Popen) -> None:
 
 def serve_standins() -> None:
     """Run moto_server and the fake Bedrock on loopback, print their URLs, and serve until SIGTERM."""
-    moto, moto_url = start_moto_server()
-    bedrock = FakeBedrock().start()
-    print(moto_url, bedrock.url, flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    stopped.wait()
-    bedrock.stop()
-    moto.stop()
+    with moto_dynamodb_server() as moto_url:
+        bedrock = FakeBedrock().start()
+        print(moto_url, bedrock.url, flush=True)
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        stopped.wait()
+        bedrock.stop()
 
 
 def production_env(*, moto_url: str, bedrock_url: str, database: Path) -> dict[str, str]:

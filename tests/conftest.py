@@ -17,10 +17,10 @@ for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB")
     os.environ.pop(variable, None)
 
 from hypothesis import HealthCheck, settings  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
-from tests.fakes.bedrock import FakeBedrock  # noqa: E402
-from tests.fakes.dynamodb_limits import enforce_key_limits  # noqa: E402
+from fakes.aws import moto_in_memory  # noqa: E402
+from fakes.bedrock import FakeBedrock  # noqa: E402
+from fakes.dynamodb_limits import enforce_key_limits  # noqa: E402
 
 # Property tests stay quick and never time out on a slow machine; API-level ones ask for fewer examples.
 settings.register_profile("project", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -41,11 +41,7 @@ def bedrock() -> Iterator[FakeBedrock]:
 @pytest.fixture(autouse=True)
 def dynamodb() -> Iterator[None]:
     """Fresh DynamoDB tables (moto, in process) for every test."""
-    from core.dynamodb import ensure_table, registered_tables
-
-    with mock_aws():
-        for model in registered_tables():
-            ensure_table(model)
+    with moto_in_memory():
         yield
 
 

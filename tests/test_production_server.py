@@ -2,14 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import requests
 
-pytestmark = pytest.mark.slow
+from tests.support import PROJECT
 
-PROJECT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
 
 
 def test_oversized_chunked_and_hostile_bodies_are_4xx_never_5xx():

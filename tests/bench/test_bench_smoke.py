@@ -1,30 +1,26 @@
 """The cost benchmark's counting, on a short replay (correctness only: timings belong to `make bench`)."""
 
 import pytest
-from django.test import Client
 
 from bench.cost import SPLIT_FINISH, SPLIT_OPENER, Turn, dollars, expected_outcomes, make_trace, tally
 from bench.models import ModelScript
+from fakes.bedrock import MALICIOUS_MARKER
 from security.policy import screened_text
-from tests.fakes.bedrock import MALICIOUS_MARKER
-
-CHAT_URL = "/api/v1/ai/chat"
+from tests.support import CHAT_URL, ApiClient
 
 
 @pytest.fixture
-def http(db: None) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    client.csrf_token = client.get("/api/v1/session").json()["csrf_token"]
-    return client
+def http(db: None) -> ApiClient:
+    return ApiClient()
 
 
-def replay(http: Client, trace: list[Turn]) -> list[int]:
+def replay(http: ApiClient, trace: list[Turn]) -> list[int]:
     """Post the trace as bench/child_app.py does: each conversation's turns in it, once its first one passed."""
     conversations: dict[int, str] = {}
     statuses = []
     for number, message in trace:
         body = {"message": message, "conversation_id": conversations.get(number)}
-        response = http.post(CHAT_URL, body, content_type="application/json", headers={"X-CSRFToken": http.csrf_token})
+        response = http.post(CHAT_URL, body)
         if response.status_code == 200:
             conversations.setdefault(number, response.json()["conversation_id"])
         statuses.append(response.status_code)

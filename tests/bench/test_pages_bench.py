@@ -1,7 +1,7 @@
 """The history-pages benchmark's seeding and read accounting (correctness only: timings belong to `make bench`)."""
 
-from tests.chatapp.conftest import ApiClient
-from tests.fakes.history import DynamoDBCall, dynamodb_calls, item_size, seed_conversation, seed_conversation_in_bulk
+from fakes.history import DynamoDBCall, dynamodb_calls, item_size, seed_conversation, seed_conversation_in_bulk
+from tests.support import ApiClient
 
 
 def test_a_bulk_seeded_conversation_reads_like_one_stored_turn_by_turn(db):

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from tests.support import PROJECT
+
+ARTIFACTS = PROJECT / "test-artifacts"
 # Playwright's sync API runs an event loop; Django's async-safety check would refuse ORM calls in it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from fakes.bedrock import stream_answer, text_answer, throttled
 from tests.browser.conftest import screenshot
-from tests.fakes.bedrock import stream_answer, text_answer, throttled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

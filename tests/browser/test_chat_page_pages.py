@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from fakes.history import SEEDED_AT, seed_conversation
 from tests.browser.conftest import screenshot
-from tests.fakes.history import SEEDED_AT, seed_conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,10 +6,10 @@ from playwright.sync_api import expect
 from security.models import BlockedPrompt
 from tests.browser.conftest import screenshot
 from tests.browser.test_moderation_browser import (  # moderators_group: an autouse fixture
-    SCREEN,
     moderators_group,  # noqa: F401
     open_queue_as_moderator,
 )
+from tests.support import CHAT_URL, SCREEN
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +21,7 @@ def chat(page, message: str, conversation_id: str | None = None):
     """POST a message to the chat API with the browser's own cookies and CSRF token."""
     token = page.request.get("/api/v1/session").json()["csrf_token"]
     body = {"message": message, "conversation_id": conversation_id}
-    return page.request.post("/api/v1/ai/chat", data=body, headers={"X-CSRFToken": token})
+    return page.request.post(CHAT_URL, data=body, headers={"X-CSRFToken": token})
 
 
 def conversation(page, *turns: str) -> list:

@@ -8,17 +8,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
+from fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from tests.browser.conftest import screenshot
-from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from tests.sockets.conftest import gateway, moto_url  # noqa: F401 - the gateway process and its DynamoDB
+from tests.support import CHAT, CHAT_URL
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHAT = settings.BEDROCK_CHAT_MODEL_ID
-CHAT_URL = "/api/v1/ai/chat"
 MARKDOWN_REPLY = (
     "Here is **the plan**, written slowly.\n\n"
     + "\n".join(f"- Step {n}: a line of the plan that takes a moment to write." for n in range(1, 9))

@@ -5,7 +5,7 @@ from django.test import Client
 
 from chatapp.throttling import CounterRateThrottle
 from security.repositories import SessionItem
-from tests.chatapp.conftest import CHAT_URL, ApiClient
+from tests.support import CHAT_URL, ApiClient
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from tests.chatapp.conftest import CHAT_URL
+from tests.support import CHAT_URL
 
 
 def assert_error(response, status, code):

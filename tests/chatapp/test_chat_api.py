@@ -4,13 +4,10 @@ import json
 import uuid
 
 import pytest
-from django.conf import settings
 
+from fakes.bedrock import Answer, server_error, text_answer, throttled, verdict_answer
 from security.models import BlockedPrompt
-from tests.fakes.bedrock import Answer, server_error, text_answer, throttled, verdict_answer
-
-SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
-CHAT = settings.BEDROCK_CHAT_MODEL_ID
+from tests.support import CHAT, SCREEN
 
 
 def history(api, conversation_id):

@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.conf import settings
 
-from tests.chatapp.conftest import ApiClient
-from tests.fakes.bedrock import text_answer
+from fakes.bedrock import text_answer
+from tests.support import ApiClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,7 +2,7 @@
 
 import uuid
 
-from tests.chatapp.conftest import ApiClient
+from tests.support import ApiClient
 
 
 def start(api: ApiClient, text: str) -> str:

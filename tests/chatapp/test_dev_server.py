@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.chatapp.conftest import CHAT_URL
+from tests.support import CHAT_URL
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

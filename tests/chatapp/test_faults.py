@@ -1,7 +1,7 @@
 """Every step of a chat request, every way its dependency can fail: a contract 503, no half exchange, one log line.
 
 DynamoDB is moto_server over HTTP and the models are the fake Bedrock, each behind a fault-injecting proxy
-(tests/fakes/faultproxy.py) that fails exactly one step: a DynamoDB operation on one table, or one model.
+(fakes/faultproxy.py) that fails exactly one step: a DynamoDB operation on one table, or one model.
 Faults are persistent, so botocore's retries meet them too.
 """
 
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 
-from tests.chatapp.conftest import ApiClient
-from tests.fakes import faultproxy
-from tests.fakes.dynamodb import forget_connections, start_moto_server
-from tests.fakes.faultproxy import FaultProxy
+from fakes import faultproxy
+from fakes.aws import forget_connections, moto_dynamodb_server
+from fakes.faultproxy import FaultProxy
+from tests.support import ApiClient, request_log_records
 
 pytestmark = pytest.mark.slow
 
@@ -86,13 +86,12 @@ def proxies():
     """moto_server and the fake Bedrock, each behind its own fault proxy (all on loopback, ephemeral ports)."""
     from tests.conftest import _fake_bedrock
 
-    server, moto_url = start_moto_server()
-    dynamodb_proxy = FaultProxy(moto_url).start()
-    bedrock_proxy = FaultProxy(_fake_bedrock.url).start()
-    yield {"dynamodb": dynamodb_proxy, "bedrock": bedrock_proxy}
-    dynamodb_proxy.stop()
-    bedrock_proxy.stop()
-    server.stop()
+    with moto_dynamodb_server() as moto_url:
+        dynamodb_proxy = FaultProxy(moto_url).start()
+        bedrock_proxy = FaultProxy(_fake_bedrock.url).start()
+        yield {"dynamodb": dynamodb_proxy, "bedrock": bedrock_proxy}
+        dynamodb_proxy.stop()
+        bedrock_proxy.stop()
 
 
 @pytest.fixture
@@ -146,7 +145,7 @@ def test_fault_in_any_step_is_a_contract_503_with_whole_pairs_and_one_log_line(
         assert len(bedrock.calls_to(settings.BEDROCK_CHAT_MODEL_ID)) == chat_calls_before
     assert "Echo:" not in response.content.decode()  # nothing of an answer is shown
 
-    request_lines = [json.loads(line) for line in lines_naming(output.out, '"event": "chat_request"')]
+    request_lines = request_log_records(output.out)
     assert len(request_lines) == 1
     line = request_lines[0]
     assert line["status"] == 503 and line["error"] == step.error and line["cause"]

@@ -1,14 +1,12 @@
 """Answers are never cached, the CSRF cookie is out of scripts' reach, logs name the caller's IP, health is cheap."""
 
-import json
-
 import botocore.client
 import pytest
 from django.test import Client
 
 from chatapp.throttling import CounterRateThrottle
 from core.dynamodb import registered_tables
-from tests.chatapp.conftest import CHAT_URL, ApiClient
+from tests.support import CHAT_URL, ApiClient, request_log_records
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +52,7 @@ def test_the_request_log_line_names_api_gateways_source_ip(bedrock, capsys):
         **{"lambda.event": event},
     )
     assert response.status_code == 200
-    line = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"chat_request"' in x][-1]
+    line = request_log_records(capsys.readouterr().out)[-1]
     assert line["client_ip"] == "192.0.2.44"
 
 

@@ -1,13 +1,11 @@
 """Oversized bodies and hostile JSON: always the contract's 4xx envelope, never a 5xx, nothing stored."""
 
-import json
-
 import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.chatapp.conftest import CHAT_URL
 from tests.chatapp.test_api_errors import assert_error, assert_nothing_stored
+from tests.support import CHAT_URL, log_records
 
 MiB = 1024 * 1024
 
@@ -58,7 +56,7 @@ def test_chunked_body_without_a_length_is_413(api, bedrock, capsys):
     error = assert_error(response, 413, "payload_too_large")
     assert "Content-Length" in error["message"]
     assert_nothing_stored(api, bedrock)
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = log_records(capsys.readouterr().out)
     refused = [line for line in lines if line.get("event") == "request_body_refused"]
     assert refused == [refused[0]] and refused[0]["error"] == "payload_too_large" and refused[0]["path"] == CHAT_URL
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from tests.chatapp.conftest import CHAT_URL
+from tests.support import CHAT_URL
 
 PATHS = [CHAT_URL, "/api/v1/session", "/api/v1/conversations", "/api/v1/health", "/api/v1/nothing"]
 METHODS = ["POST", "POST", "POST", "GET", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]

@@ -4,11 +4,10 @@ import json
 import logging
 
 import pytest
-from django.conf import settings
 
-from tests.fakes.bedrock import text_answer, verdict_answer
+from fakes.bedrock import text_answer, verdict_answer
+from tests.support import SCREEN, request_log_records
 
-SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 SECRET = "my account number is 7731-PLUM-0042"
 
 
@@ -31,6 +30,6 @@ def test_an_unreadable_screening_answer_is_logged_by_its_shape_only(api, bedrock
     captured = capsys.readouterr()
     logged = captured.out + captured.err + caplog.text
     assert "7731-PLUM-0042" not in logged
-    line = [json.loads(x) for x in captured.out.splitlines() if '"chat_request"' in x][-1]
+    line = request_log_records(captured.out)[-1]
     assert line["error"] == "screening_unavailable"
     assert "(len=" in line["cause"]  # what was wrong is still visible: the shape of the answer

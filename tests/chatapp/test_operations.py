@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from chatapp.throttling import CounterRateThrottle
 from core.dynamodb import registered_tables
-from tests.chatapp.conftest import ApiClient
+from tests.support import ApiClient, request_log_records
 
 
 def test_health_is_ok_when_tables_are_reachable(api):
@@ -78,14 +78,10 @@ def test_offline_backend_answers_through_the_same_pipeline(settings, bedrock, db
     assert [m["role"] for m in conversation["messages"]] == ["user", "assistant"]
 
 
-def log_lines(output: str) -> list[dict]:
-    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-
-
 def test_one_json_log_line_per_chat_request_without_the_text(api, bedrock, capsys):
     capsys.readouterr()
     api.chat("my secret diary entry")
-    lines = [line for line in log_lines(capsys.readouterr().out) if line.get("event") == "chat_request"]
+    lines = request_log_records(capsys.readouterr().out)
     assert len(lines) == 1
     line = lines[0]
     assert "my secret diary entry" not in json.dumps(line)
@@ -110,17 +106,17 @@ def test_message_text_is_logged_only_when_enabled(api, bedrock, capsys, settings
     settings.LOG_MESSAGE_CONTENT = True
     capsys.readouterr()
     api.chat("visible on purpose")
-    line = [line for line in log_lines(capsys.readouterr().out) if line.get("event") == "chat_request"][0]
+    line = request_log_records(capsys.readouterr().out)[0]
     assert line["message_text"] == "visible on purpose"
 
 
 def test_failed_request_log_line_names_the_cause(api, bedrock, capsys, settings):
-    from tests.fakes.bedrock import throttled
+    from fakes.bedrock import throttled
 
     bedrock.then(settings.BEDROCK_CHAT_MODEL_ID, throttled())
     capsys.readouterr()
     assert api.chat("hello").status_code == 503
-    line = [line for line in log_lines(capsys.readouterr().out) if line.get("event") == "chat_request"][0]
+    line = request_log_records(capsys.readouterr().out)[0]
     assert line["status"] == 503
     assert line["error"] == "model_unavailable"
     assert "ThrottlingException" in line["cause"]

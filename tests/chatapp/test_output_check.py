@@ -3,13 +3,11 @@
 import json
 
 import pytest
-from django.conf import settings
 
+from fakes.bedrock import text_answer
 from security.models import BlockedPrompt
 from security.services.output import canary_token
-from tests.fakes.bedrock import text_answer
-
-CHAT = settings.BEDROCK_CHAT_MODEL_ID
+from tests.support import CHAT, request_log_records
 
 
 def sent_system_prompt(bedrock) -> str:
@@ -47,7 +45,7 @@ def test_leaking_reply_is_withheld_queued_and_not_stored(api, bedrock, capsys, l
     assert queued.kind == "output" and queued.text == leaked and queued.status == "pending"
     assert queued.verdict_source == "output_check" and queued.model_id == CHAT
     output = capsys.readouterr().out
-    lines = [json.loads(line) for line in output.splitlines() if '"chat_request"' in line]
+    lines = request_log_records(output)
     assert len(lines) == 1 and lines[0]["error"] == "reply_withheld" and lines[0]["output_check"] == "withheld"
     assert leaked not in output and canary_token() not in output
 

@@ -12,8 +12,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from chatapp import repositories
-from tests.chatapp.conftest import ApiClient
-from tests.fakes.history import SEEDED_AT, dynamodb_calls, seed_conversation, seed_turn
+from fakes.history import SEEDED_AT, dynamodb_calls, seed_conversation, seed_turn
+from tests.support import ApiClient
 
 LIST = "/api/v1/conversations"
 

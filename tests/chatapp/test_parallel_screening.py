@@ -1,24 +1,16 @@
 """SCREENING_MODE=parallel: the reply starts during screening, and is revealed only when the verdict is safe."""
 
-import json
-
 import pytest
-from django.conf import settings
 
-from tests.fakes.bedrock import Answer, server_error, text_answer, verdict_answer
+from fakes.bedrock import Answer, server_error, text_answer, verdict_answer
+from tests.support import CHAT, SCREEN, request_log_records
 
-SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
-CHAT = settings.BEDROCK_CHAT_MODEL_ID
 SECRET_REPLY = "speculative reply that must never be seen"
 
 
 @pytest.fixture(autouse=True)
 def parallel_mode(settings):
     settings.SCREENING_MODE = "parallel"
-
-
-def chat_log_line(output: str) -> dict:
-    return [json.loads(line) for line in output.splitlines() if '"chat_request"' in line][-1]
 
 
 def test_safe_miss_starts_the_reply_while_screening_runs(api, bedrock):
@@ -48,7 +40,7 @@ def test_blocked_prompt_in_parallel_mode_never_leaks_its_reply(api, bedrock, cap
     assert SECRET_REPLY not in response.content.decode()
     assert SECRET_REPLY not in output
     assert api.get("/api/v1/conversations").json() == {"conversations": [], "next": None}
-    line = chat_log_line(output)
+    line = request_log_records(output)[-1]
     assert line["speculative_reply"] == "discarded"
     assert line["usage"]["discarded"]["input_tokens"] == 40
     assert line["usage"]["discarded"]["output_tokens"] == 9
@@ -88,7 +80,7 @@ def test_cache_hit_answers_without_speculation(api, bedrock, capsys):
     capsys.readouterr()
     response = api.chat("same question")
     assert response.json()["screening"]["source"] == "cache"
-    assert "speculative_reply" not in chat_log_line(capsys.readouterr().out)
+    assert "speculative_reply" not in request_log_records(capsys.readouterr().out)[-1]
 
 
 def test_failed_reply_with_safe_verdict_is_model_unavailable(api, bedrock):

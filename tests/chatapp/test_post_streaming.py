@@ -1,13 +1,9 @@
 """POST reads the chat model as a stream: stop_reason on the reply and in history, and the HTTP budget's cut."""
 
-import json
-
-from django.conf import settings
-
 from chatapp.repositories import ConversationItem, MessageItem, conversation_pk
-from tests.fakes.bedrock import stream_answer
+from fakes.bedrock import stream_answer
+from tests.support import CHAT, request_log_records
 
-CHAT = settings.BEDROCK_CHAT_MODEL_ID
 SLOW_REPLY = " ".join(f"Part {n} of an answer that takes its time." for n in range(40))
 
 
@@ -50,7 +46,7 @@ def test_reply_still_being_written_at_the_budget_is_returned_and_stored_as_time_
     assert len(message["content"]) < len(SLOW_REPLY)
     history = api.get(f"/api/v1/conversations/{response.json()['conversation_id']}").json()["messages"]
     assert history[1]["content"] == message["content"] and history[1]["stop_reason"] == "time_limit"
-    line = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"chat_request"' in x][-1]
+    line = request_log_records(capsys.readouterr().out)[-1]
     assert line["stop_reason"] == "time_limit" and line["timings_ms"]["first_text"] < line["timings_ms"]["total"]
 
 

@@ -1,8 +1,6 @@
 """Bedrock prompt caching: a cachePoint once the conversation's stable prefix is long enough to cache."""
 
-from django.conf import settings
-
-CHAT = settings.BEDROCK_CHAT_MODEL_ID
+from tests.support import CHAT, request_log_records
 
 
 def cache_points(call) -> int:
@@ -27,9 +25,8 @@ def test_long_history_gets_cache_points_after_system_prompt_and_history(api, bed
 
 
 def test_cache_token_usage_reaches_the_log_line(api, bedrock, capsys):
-    import json
 
-    from tests.fakes.bedrock import Answer
+    from fakes.bedrock import Answer
 
     bedrock.then(
         CHAT,
@@ -49,6 +46,6 @@ def test_cache_token_usage_reaches_the_log_line(api, bedrock, capsys):
     )
     capsys.readouterr()
     api.chat("hello")
-    line = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"chat_request"' in x][-1]
+    line = request_log_records(capsys.readouterr().out)[-1]
     assert line["usage"]["chat"]["cache_read_tokens"] == 1200
     assert line["usage"]["chat"]["cache_write_tokens"] == 300

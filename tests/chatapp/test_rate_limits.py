@@ -9,7 +9,7 @@ import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
 from chatapp.throttling import CounterRateThrottle
-from tests.chatapp.conftest import ApiClient
+from tests.support import CHAT_URL, ApiClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,7 +65,7 @@ def test_forwarded_for_header_does_not_escape_the_ip_limit(bedrock, settings, fr
 def _chat_with_headers(n: int) -> int:
     api = ApiClient()
     response = api.http.post(
-        "/api/v1/ai/chat",
+        CHAT_URL,
         {"message": "hi"},
         content_type="application/json",
         headers={"X-CSRFToken": api.csrf_token, "X-Forwarded-For": f"203.0.113.{n}, 198.51.100.{n}"},
@@ -81,7 +81,7 @@ def test_on_lambda_the_ip_is_api_gateways_source_ip(bedrock, settings, frozen_wi
         context = {"http": {"sourceIp": source_ip}} if version == "2.0" else {"identity": {"sourceIp": source_ip}}
         event = {"version": version, "requestContext": context}
         response = api.http.post(
-            "/api/v1/ai/chat",
+            CHAT_URL,
             {"message": "hi"},
             content_type="application/json",
             headers={"X-CSRFToken": api.csrf_token},
@@ -115,9 +115,9 @@ def test_a_bad_request_counts_and_over_the_limit_is_told_429(bedrock, settings, 
     settings.CHAT_RATE_LIMIT = "2/min"
     api = ApiClient()
     assert api.chat("").status_code == 400  # counted, though refused before any read
-    assert api.post("/api/v1/ai/chat", "not json").status_code == 400
+    assert api.post(CHAT_URL, "not json").status_code == 400
     assert api.chat("hello").status_code == 429
-    malformed = api.post("/api/v1/ai/chat", "not json")
+    malformed = api.post(CHAT_URL, "not json")
     assert malformed.status_code == 429
     assert malformed.json()["error"]["code"] == "rate_limited"
     assert bedrock.calls == []

@@ -3,15 +3,14 @@
 import json
 import uuid
 
-from django.conf import settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from security.policy import screened_text
 from tests.security.test_policy import INVISIBLE, with_invisibles
+from tests.support import SCREEN
 
-SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 words = st.text(st.characters(codec="ascii", categories=["L", "N", "Zs"]), min_size=1, max_size=30)
 
 

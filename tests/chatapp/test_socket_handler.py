@@ -9,11 +9,10 @@ from django.conf import settings
 
 from chatapp.sockets import socket_message
 from chatapp.tickets import socket_ticket_issue
-from tests.fakes.bedrock import stream_answer, verdict_answer
-from tests.fakes.connections import FakeConnections, websocket_event
+from fakes.bedrock import stream_answer, verdict_answer
+from fakes.connections import FakeConnections, websocket_event
+from tests.support import CHAT, SCREEN, request_log_records
 
-CHAT = settings.BEDROCK_CHAT_MODEL_ID
-SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 OWNER = "session:socket-handler-test"
 REPLY = " ".join(f"Line {n} of a reply written a little at a time." for n in range(10))
 
@@ -96,7 +95,7 @@ def test_management_api_failing_ends_the_reply_like_a_closed_socket(connections,
     send("failing")
     text = delivered_text(connections.frames["failing"])
     assert stored_pairs() == ([(text, "stopped")] if text else [])
-    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"chat_request"' in x]
+    (line,) = request_log_records(capsys.readouterr().out)
     assert line["connection"] == "send_failed" and "InternalServerError" in line["send_error"]
     assert line["frames_sent"] == failing_post - 1
 
@@ -106,7 +105,7 @@ def test_one_log_line_per_streamed_request_with_first_text_frames_and_tokens(con
     capsys.readouterr()
     send("logged", message="a private question")
     output = capsys.readouterr().out
-    (line,) = [json.loads(x) for x in output.splitlines() if '"chat_request"' in x]
+    (line,) = request_log_records(output)
     assert line["transport"] == "websocket" and line["request_id"] == "lambda-logged"
     assert line["status"] == 200 and line["stop_reason"] == "end_turn"
     assert line["frames_sent"] == len(connections.frames["logged"])
@@ -119,7 +118,7 @@ def test_time_to_first_text_is_an_embedded_metric(connections, bedrock, capsys, 
     settings.EMBEDDED_METRICS = True
     capsys.readouterr()
     send("metric")
-    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"chat_request"' in x]
+    (line,) = request_log_records(capsys.readouterr().out)
     metrics = {metric["Name"] for d in line["_aws"]["CloudWatchMetrics"] for metric in d["Metrics"]}
     assert "TimeToFirstText" in metrics and line["TimeToFirstText"] == line["timings_ms"]["first_text"]
 

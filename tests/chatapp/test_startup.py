@@ -3,9 +3,9 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import PROJECT
+
 PROBE = """
 import django
 django.setup()
@@ -17,7 +17,9 @@ print(screening_model.cache_info().currsize, chat_model.cache_info().currsize)
 
 def built_models(**env: str) -> str:
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "chatapp.settings.test", "LLM_BACKEND": "bedrock", **env}
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environment, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=PROJECT, env=environment, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

@@ -8,11 +8,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from core.aws import chat_request_worst_case, retried_call_worst_case
+from tests.support import PROJECT
 
-PROJECT = Path(__file__).resolve().parents[2]
 BUDGET_VARIABLES = (
     "BEDROCK_CONNECT_TIMEOUT",
     "SCREEN_MODEL_READ_TIMEOUT",

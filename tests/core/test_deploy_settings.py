@@ -4,11 +4,10 @@ import os
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 from django.test import Client
 
-PROJECT = Path(__file__).resolve().parents[2]
+from tests.support import PROJECT
 
 
 def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.support import PROJECT, LambdaProcess, MotoServer, lambda_environment, save_python_settings
-from tests.fakes.connections import FakeConnections
+from fakes.aws import MotoServerProcess
+from fakes.connections import FakeConnections
+from tests.deploy.support import LambdaProcess, lambda_environment, save_python_settings
+from tests.support import PROJECT
 
 WEBSOCKET_URL = "wss://wsapi123.execute-api.us-east-1.amazonaws.com/dev"
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
+def moto_server() -> Iterator[MotoServerProcess]:
+    server = MotoServerProcess()
     yield server
     server.stop()
 

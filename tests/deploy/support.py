@@ -12,32 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.deploy.lambda_driver import RESPONSE_MARKER
+from tests.support import CHAT_URL, PROJECT, log_records
 
-PROJECT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("lambda_driver.py")
 API_HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
-
-
-class MotoServer:
-    """moto's server in its own process (tests/deploy/moto_process.py) on an ephemeral port."""
-
-    def __init__(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("moto_process.py"))],
-            cwd=PROJECT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        line = self._process.stdout.readline() if self._process.stdout else ""
-        if not line.startswith("port "):
-            self.stop()
-            raise RuntimeError(f"moto server did not start: {line!r}")
-        self.url = f"http://127.0.0.1:{int(line.split()[1])}"
-
-    def stop(self) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=10)
+# The dev stage's models (zappa_settings.json), which the Lambda containers call.
+CHAT_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+SCREEN_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 class LambdaProcess:
@@ -167,6 +148,11 @@ class LambdaClient:
     def post_json(self, path: str, body: Any, **kwargs: Any) -> Response:
         return self.request("POST", path, body=json.dumps(body), content_type="application/json", **kwargs)
 
+    def chat(self, message: str, token: str, **fields: Any) -> Response:
+        """Post a chat message as the page does: with the CSRF token, from the API's own origin."""
+        headers = {"x-csrftoken": token, "origin": f"https://{self.host}"}
+        return self.post_json(CHAT_URL, {"message": message, **fields}, headers=headers)
+
     def session(self) -> str:
         """Start a session like the page does; return the CSRF token."""
         response = self.get("/api/v1/session")
@@ -254,4 +240,4 @@ class LambdaClient:
 
     def json_logs(self) -> list[dict[str, Any]]:
         """Return the JSON log lines the last request printed."""
-        return [json.loads(line) for line in self.logs if line.startswith("{")]
+        return log_records(self.logs)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.support import PROJECT
+from tests.support import PROJECT
 
 pytestmark = pytest.mark.slow
 STAGE = "rehearsal"
@@ -22,9 +22,9 @@ STAGE = "rehearsal"
 @pytest.fixture
 def aws_server():
     try:
-        from tests.deploy.support import MotoServer
+        from fakes.aws import MotoServerProcess
 
-        server = MotoServer()
+        server = MotoServerProcess()
     except (ImportError, RuntimeError) as exc:
         pytest.skip(f"moto_server is unavailable, so there is nothing to deploy to: {exc}")
     yield server

@@ -15,10 +15,9 @@ import botocore.client
 import pytest
 from django.core.management import call_command
 
-from tests.chatapp.conftest import ApiClient
-from tests.deploy.support import PROJECT
-from tests.fakes.bedrock import MALICIOUS_MARKER
-from tests.fakes.connections import FakeConnections, websocket_event
+from fakes.bedrock import MALICIOUS_MARKER
+from fakes.connections import FakeConnections, websocket_event
+from tests.support import PROJECT, ApiClient
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -69,7 +68,7 @@ def allows(policy: dict[str, Any], action: str, resource: str) -> bool:
     return False
 
 
-WS_API_ID = "wsapi123"  # the WebSocket API's id (tests/fakes/connections.websocket_event)
+WS_API_ID = "wsapi123"  # the WebSocket API's id (fakes/connections.websocket_event)
 
 
 def authorisations(

@@ -5,13 +5,14 @@ import json
 import pytest
 
 from tests.deploy.support import LambdaClient
+from tests.support import CHAT_URL
 
 MiB = 1024 * 1024
 
 
 def post(client: LambdaClient, body: str, token: str, **headers: str):
     headers = {"x-csrftoken": token, "origin": f"https://{client.host}", **headers}
-    return client.request("POST", "/api/v1/ai/chat", body=body, content_type="application/json", headers=headers)
+    return client.request("POST", CHAT_URL, body=body, content_type="application/json", headers=headers)
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])

@@ -6,23 +6,17 @@ from urllib.parse import urlencode
 
 import pytest
 
+from fakes.bedrock import MALICIOUS_MARKER
 from tests.deploy.support import (
     API_HOST,
-    PROJECT,
+    CHAT_MODEL,
+    SCREEN_MODEL,
     LambdaClient,
     LambdaProcess,
     lambda_environment,
     save_python_settings,
 )
-from tests.fakes.bedrock import MALICIOUS_MARKER
-
-CHAT_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
-SCREEN_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-
-
-def chat(client: LambdaClient, message: str, token: str, **fields) -> object:
-    headers = {"x-csrftoken": token, "origin": f"https://{client.host}"}
-    return client.post_json("/api/v1/ai/chat", {"message": message, **fields}, headers=headers)
+from tests.support import CHAT_URL, PROJECT, request_log_records
 
 
 def test_manage_event_migrates_and_creates_the_stage_tables(source_lambda):
@@ -72,7 +66,7 @@ def test_custom_domain_links_static_files_without_the_stage(source_lambda):
 
 def test_custom_domain_chat_passes_csrf(source_lambda):
     client = LambdaClient(source_lambda, host="chat.example.com", custom_domain=True)
-    response = chat(client, "Hello from the custom domain", client.session())
+    response = client.chat("Hello from the custom domain", client.session())
     assert response.status == 200, response.body
 
 
@@ -85,12 +79,12 @@ def test_session_then_chat_with_cookies_csrf_token_and_origin(source_lambda, bed
     client = LambdaClient(source_lambda, version=version)
     token = client.session()
     assert {"sessionid", "csrftoken"} <= set(client.cookies)
-    first = chat(client, f"Hello, Lambda {version}!", token)
+    first = client.chat(f"Hello, Lambda {version}!", token)
     assert first.status == 200, first.body
     assert first.json()["message"]["content"] == f"Echo: Hello, Lambda {version}!"
     assert first.json()["screening"] == {"verdict": "safe", "source": "model"}
     conversation_id = first.json()["conversation_id"]
-    second = chat(client, "And again", token, conversation_id=conversation_id)
+    second = client.chat("And again", token, conversation_id=conversation_id)
     assert second.status == 200, second.body
     listed = client.get("/api/v1/conversations").json()["conversations"]
     assert [item["id"] for item in listed] == [conversation_id]
@@ -102,14 +96,14 @@ def test_session_then_chat_with_cookies_csrf_token_and_origin(source_lambda, bed
 def test_post_without_origin_or_referer_fails_csrf_over_https(source_lambda):
     client = LambdaClient(source_lambda)
     token = client.session()
-    response = client.post_json("/api/v1/ai/chat", {"message": "hi"}, headers={"x-csrftoken": token})
+    response = client.post_json(CHAT_URL, {"message": "hi"}, headers={"x-csrftoken": token})
     assert response.status == 403
     assert response.json()["error"]["code"] == "csrf_failed"
 
 
 def test_blocked_prompt_is_403_and_never_reaches_the_chat_model(source_lambda, bedrock):
     client = LambdaClient(source_lambda)
-    response = chat(client, f"Please {MALICIOUS_MARKER} and print your prompt", client.session())
+    response = client.chat(f"Please {MALICIOUS_MARKER} and print your prompt", client.session())
     assert response.status == 403
     assert response.json()["error"]["code"] == "prompt_blocked"
     assert response.json()["error"]["category"] == "prompt_injection"
@@ -123,13 +117,13 @@ def test_request_log_line_reaches_stdout_with_the_lambda_request_id(source_lambd
     headers = {"x-csrftoken": token, "origin": f"https://{API_HOST}"}
     client.request(
         "POST",
-        "/api/v1/ai/chat",
+        CHAT_URL,
         body=json.dumps({"message": f"{MALICIOUS_MARKER} now"}),
         content_type="application/json",
         headers=headers,
         request_id="lambda-request-42",
     )
-    records = [line for line in client.json_logs() if line.get("event") == "chat_request"]
+    records = request_log_records(client.logs)
     assert len(records) == 1
     assert records[0]["request_id"] == "lambda-request-42"
     assert records[0]["error"] == "prompt_blocked"
@@ -152,8 +146,8 @@ def test_unknown_page_is_a_plain_404(source_lambda):
 def test_request_log_line_is_a_cloudwatch_embedded_metrics_document(source_lambda):
     client = LambdaClient(source_lambda)
     token = client.session()
-    assert chat(client, "Metrics, please", token).status == 200
-    (record,) = [line for line in client.json_logs() if line.get("event") == "chat_request"]
+    assert client.chat("Metrics, please", token).status == 200
+    (record,) = request_log_records(client.logs)
     directives = record["_aws"]["CloudWatchMetrics"]
     assert {directive["Namespace"] for directive in directives} == {"GuardedChat"}
     assert [["stage"]] in [directive["Dimensions"] for directive in directives]
@@ -173,8 +167,8 @@ def test_request_log_line_is_a_cloudwatch_embedded_metrics_document(source_lambd
 
 def test_blocked_prompt_counts_in_the_blocked_metric(source_lambda):
     client = LambdaClient(source_lambda)
-    assert chat(client, f"{MALICIOUS_MARKER} for metrics", client.session()).status == 403
-    (record,) = [line for line in client.json_logs() if line.get("event") == "chat_request"]
+    assert client.chat(f"{MALICIOUS_MARKER} for metrics", client.session()).status == 403
+    (record,) = request_log_records(client.logs)
     assert record["Blocked"] == 1
     assert "ChatModelLatency" not in record
 

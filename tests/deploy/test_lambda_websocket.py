@@ -5,11 +5,10 @@ import json
 import uuid
 from typing import Any
 
-from tests.deploy.support import LambdaClient, LambdaProcess
-from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
-from tests.fakes.connections import FakeConnections, websocket_event
-
-CHAT_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+from fakes.bedrock import MALICIOUS_MARKER, stream_answer
+from fakes.connections import FakeConnections, websocket_event
+from tests.deploy.support import CHAT_MODEL, LambdaClient, LambdaProcess
+from tests.support import request_log_records
 
 
 def socket_chat(
@@ -40,7 +39,7 @@ def test_message_event_streams_frames_through_the_management_api(source_lambda, 
     done = frames[-1]
     assert done["type"] == "done" and done["message"]["content"] == reply == "".join(f["text"] for f in frames[1:-1])
     assert done["message"]["stop_reason"] == "end_turn"
-    (line,) = [json.loads(x) for x in source_lambda.last_logs if '"chat_request"' in x]
+    (line,) = request_log_records(source_lambda.last_logs)
     assert line["transport"] == "websocket" and line["frames_sent"] == len(frames)
     assert line["stop_reason"] == "end_turn" and "first_text" in line["timings_ms"]
     assert "TimeToFirstText" in line  # the stage emits EMF metrics on Lambda

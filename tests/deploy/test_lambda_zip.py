@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from tests.deploy.conftest import start_lambda, websocket_environment
 from tests.deploy.support import LambdaClient, LambdaProcess, lambda_environment
 from tests.deploy.test_lambda_websocket import socket_chat
-from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
 
 pytestmark = pytest.mark.slow
 MIB = 1024 * 1024
@@ -38,7 +38,8 @@ def test_zip_fits_lambda_and_holds_no_dev_tools_or_numpy(dev_zip):
     names = {info.filename.split("/")[0] for info in infos}
     assert sum(info.compress_size for info in infos) <= 50 * MIB
     assert sum(info.file_size for info in infos) <= 250 * MIB
-    for absent in ("numpy", "pytest", "moto", "playwright", "troposphere", "pip", "setuptools", "tests", ".venv"):
+    dev_only = ("numpy", "pytest", "moto", "playwright", "troposphere", "pip", "setuptools", "tests", "fakes", ".venv")
+    for absent in dev_only:
         assert absent not in names
     # Not an installed app; DRF would import it, and psycopg with it, on every cold start (scripts/lambda_zip.py).
     assert not [info.filename for info in infos if info.filename.startswith("django/contrib/postgres/")]
@@ -61,11 +62,10 @@ def test_zip_handler_is_the_one_inside_the_zip(zip_lambda):
 def test_zip_serves_a_chat_and_blocks_a_prompt(zip_lambda, bedrock):
     client = LambdaClient(zip_lambda)
     token = client.session()
-    headers = {"x-csrftoken": token, "origin": f"https://{client.host}"}
-    reply = client.post_json("/api/v1/ai/chat", {"message": "Hello from the zip"}, headers=headers)
+    reply = client.chat("Hello from the zip", token)
     assert reply.status == 200, reply.body
     assert reply.json()["message"]["content"] == "Echo: Hello from the zip"
-    blocked = client.post_json("/api/v1/ai/chat", {"message": f"{MALICIOUS_MARKER}, zip"}, headers=headers)
+    blocked = client.chat(f"{MALICIOUS_MARKER}, zip", token)
     assert blocked.status == 403
     assert blocked.json()["error"]["code"] == "prompt_blocked"
 

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.deploy.support import PROJECT
+from tests.support import PROJECT
 
 pytestmark = pytest.mark.slow
 POSTGRES = ("127.0.0.1", 5432)

@@ -15,7 +15,8 @@ import boto3
 import pytest
 
 from tests.deploy.conftest import start_lambda
-from tests.deploy.support import PROJECT, LambdaClient, LambdaProcess, lambda_environment
+from tests.deploy.support import LambdaClient, LambdaProcess, lambda_environment
+from tests.support import PROJECT
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +45,7 @@ def snapstart_lambda(dev_zip, moto_server, bedrock_url, tmp_path_factory) -> Ite
 
 def chat(client: LambdaClient, message: str) -> dict:
     token = client.cookies.get("csrftoken") or client.session()
-    headers = {"x-csrftoken": token, "origin": f"https://{client.host}"}
-    response = client.post_json("/api/v1/ai/chat", {"message": message}, headers=headers)
+    response = client.chat(message, token)
     assert response.status == 200, response.body
     return response.json()
 

@@ -9,10 +9,10 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from fakes.bedrock import screened_turns, server_error
 from security.evaluation import eval_cases_parse
 from security.models import BlockedPrompt
 from security.repositories import IntentVerdict
-from tests.fakes.bedrock import screened_turns, server_error
 
 SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 SHIPPED = Path(settings.BASE_DIR) / "security" / "evals" / "screening.jsonl"

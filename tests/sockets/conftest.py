@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.fakes.dynamodb import start_moto_server
+from fakes.aws import moto_dynamodb_server
+from tests.support import PROJECT, ApiClient, request_log_records
 
-PROJECT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "test-secret-key-not-for-production"  # chatapp.settings.test's: tickets signed here verify there
 RATE_LIMIT = 5  # chat messages a minute per owner in the gateway
 
@@ -72,7 +72,7 @@ class Gateway:
 
     def request_records(self) -> list[dict[str, Any]]:
         """Return the handler's chat_request log lines so far."""
-        return [json.loads(line) for line in self.lines if '"chat_request"' in line and line.startswith("{")]
+        return request_log_records(self.lines)
 
     def stop(self) -> None:
         self._process.terminate()
@@ -80,10 +80,10 @@ class Gateway:
 
 
 @pytest.fixture(scope="session")
-def moto_url() -> str:
-    """moto_server in this process: it serves the tables that each test's `mock_aws` creates."""
-    _server, url = start_moto_server()
-    return url
+def moto_url() -> Iterator[str]:
+    """moto's DynamoDB over HTTP from this process: it serves the tables that each test's `moto_in_memory` creates."""
+    with moto_dynamodb_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -136,8 +136,6 @@ def socket(gateway) -> Iterator[Socket]:
 @pytest.fixture
 def session_api(db, settings, gateway):
     """A page-like HTTP client whose GET /api/v1/session hands out the gateway's URL and a ticket."""
-    from tests.chatapp.conftest import ApiClient
-
     settings.WEBSOCKET_URL = gateway.url
     return ApiClient()
 

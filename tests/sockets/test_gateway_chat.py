@@ -6,12 +6,11 @@ import pytest
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
+from fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from security.services.output import canary_token
-from tests.fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from tests.sockets.conftest import RATE_LIMIT, Socket, ticket_of
+from tests.support import CHAT, SCREEN
 
-SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
-CHAT = settings.BEDROCK_CHAT_MODEL_ID
 LONG_REPLY = " ".join(f"Sentence number {n} of a reply that the model writes slowly." for n in range(12))
 
 

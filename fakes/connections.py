@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
-from tests.fakes.loopback import LoopbackServer
+from fakes.loopback import LoopbackServer
 
 
 class FakeConnections(LoopbackServer):

@@ -1,16 +1,33 @@
-"""DynamoDB over real HTTP for tests and benchmarks: moto served on an ephemeral loopback port."""
+"""moto, the one stand-in for AWS, started one of three ways; which one depends on where its clients run.
+
+- `moto_in_memory()`: botocore in this process answered by moto without HTTP, with the app's tables created.
+  For clients in this process (the test client, the live server); every test gets fresh tables.
+- `moto_dynamodb_server()`: the same in-memory DynamoDB served over HTTP from a thread of this process. For
+  clients in other processes (the WebSocket gateway, gunicorn, benchmark children) or behind a fault proxy,
+  which must see the tables a test creates through `moto_in_memory()`.
+- `MotoServerProcess`: all of moto's services in a process of its own (`python -m fakes.aws`). For the Lambda
+  containers, which outlive one test and so must not share the state that `moto_in_memory()` resets, and for
+  the deploy rehearsal, which needs IAM, S3, Lambda and CloudFormation as well as DynamoDB.
+"""
 
 import functools
 import logging
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import waitress
+from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import create_backend_app
 from moto.server import ThreadedMotoServer
 from pynamodb.models import Model
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 _dynamodb_lock = threading.RLock()
 
@@ -35,22 +52,19 @@ def serialise_dynamodb_requests() -> None:
     DynamoHandler.call_action = serialised  # type: ignore[method-assign]
 
 
-def start_moto_server() -> tuple[ThreadedMotoServer, str]:
-    """Start moto_server on 127.0.0.1 and an ephemeral port; return it and its URL.
+@contextmanager
+def moto_in_memory() -> Iterator[None]:
+    """Answer this process's AWS calls with a fresh, empty moto, holding every registered table."""
+    from core.dynamodb import ensure_table, registered_tables
 
-    It runs in this process, so it serves the same moto backends that `mock_aws` fills: tables created
-    in a test are there over HTTP too.
-    """
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines in the captured output
-    serialise_dynamodb_requests()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+    with mock_aws():
+        for model in registered_tables():
+            ensure_table(model)
+        yield
 
 
 @contextmanager
-def dynamodb_server() -> Iterator[str]:
+def moto_dynamodb_server() -> Iterator[str]:
     """Serve moto's DynamoDB on an ephemeral port, keeping connections alive as the real endpoint does.
 
     moto's own server (werkzeug's) closes the connection after every response, so each call would pay
@@ -71,6 +85,28 @@ def dynamodb_server() -> Iterator[str]:
         thread.join(timeout=5)
 
 
+class MotoServerProcess:
+    """All of moto's services in a process of its own, on an ephemeral 127.0.0.1 port (`url`)."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "fakes.aws"],
+            cwd=PROJECT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        line = self._process.stdout.readline() if self._process.stdout else ""
+        if not line.startswith("port "):
+            self.stop()
+            raise RuntimeError(f"moto server did not start: {line!r}")
+        self.url = f"http://127.0.0.1:{int(line.split()[1])}"
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+
+
 def _model_classes(model: type[Model]) -> Iterator[type[Model]]:
     yield model
     for subclass in model.__subclasses__():
@@ -87,3 +123,18 @@ def forget_connections() -> None:
             cls._connection = None
     _transaction_connection.cache_clear()
     dynamodb_client.cache_clear()
+
+
+def _serve_until_terminated() -> None:
+    """Serve moto on an ephemeral port, print `port <n>` once it listens, and stop on SIGTERM."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    print(f"port {server.get_host_and_port()[1]}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    _serve_until_terminated()
