@@ -1,11 +1,13 @@
 """The page under a path prefix, as on Lambda where API Gateway serves the app below `/{stage}/`."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from playwright.sync_api import expect
 
@@ -51,21 +53,34 @@ class StagePrefix:
         return self.app(environ, start_response)
 
 
-@pytest.fixture
-def staged_server(live_server) -> Iterator[tuple[str, StagePrefix]]:
-    app = StagePrefix(StaticFiles(WSGIHandler()))
+def serve_below_prefix(app: Callable) -> Iterator[tuple[str, StagePrefix]]:
+    staged = StagePrefix(app)
     server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
-    server.set_app(app)
+    server.set_app(staged)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     # "localhost": the live server has added that name to ALLOWED_HOSTS.
-    yield f"http://localhost:{server.server_address[1]}{PREFIX}/", app
+    yield f"http://localhost:{server.server_address[1]}{PREFIX}/", staged
     server.shutdown()
     server.server_close()
 
 
-def test_page_works_under_the_lambda_stage_prefix(page, bedrock, staged_server):
-    url, app = staged_server
+@pytest.fixture
+def staged_server(live_server) -> Iterator[tuple[str, StagePrefix]]:
+    yield from serve_below_prefix(StaticFiles(WSGIHandler()))
+
+
+@pytest.fixture
+def production_static_server(live_server, settings, tmp_path: Path) -> Iterator[tuple[str, StagePrefix]]:
+    """Static files as production has them: collected into STATIC_ROOT and served by WhiteNoise's middleware."""
+    settings.STATIC_ROOT = tmp_path / "staticfiles"
+    call_command("collectstatic", interactive=False, verbosity=0)
+    yield from serve_below_prefix(WSGIHandler())  # WhiteNoise reads STATIC_ROOT when the middleware is built
+
+
+@pytest.mark.parametrize("server", ["staged_server", "production_static_server"])
+def test_page_works_under_the_lambda_stage_prefix(page, bedrock, server, request):
+    url, app = request.getfixturevalue(server)
     page.goto(url)
     expect(page.get_by_label("Message")).to_be_focused()
     box = page.get_by_label("Message")

@@ -1,0 +1,155 @@
+// Sending a message: over the socket when there is one (the reply shown as it is written), else by POST; then
+// the reply, or what went wrong and what the person can do about it.
+
+import { ApiError, getConversation, newRequestId, postChat, sessionReady } from "./api.js";
+import { refreshConversations, showConversation } from "./conversations.js";
+import { socketAvailable, streamReply, takeStoppedReply } from "./socket.js";
+import {
+  CUT_REPLY_NOTES,
+  announce,
+  appendMessage,
+  appendNotice,
+  el,
+  hideTyping,
+  isBusy,
+  offerContinue,
+  page,
+  ReplyDraft,
+  removeContinue,
+  retryButton,
+  setBusy,
+  setMessageState,
+  showTyping,
+  updateComposer,
+} from "./view.js";
+
+// How long the next message waits for a stopped reply to be stored (the server stores it at its next send).
+const STOP_SETTLE_MS = 5000;
+const CATEGORY_NAMES = {
+  prompt_injection: "an attempt to override the assistant's instructions (prompt injection)",
+  jailbreak: "an attempt to get around the assistant's safety rules (jailbreak)",
+  prompt_extraction: "an attempt to reveal the assistant's hidden instructions",
+  harmful_content: "a request for harmful content",
+  other: "content our usage policy does not allow",
+};
+
+export function onSubmit(event) {
+  event.preventDefault();
+  const text = el.message.value;
+  if (isBusy() || !text.trim()) return;
+  el.message.value = "";
+  el.message.focus();
+  sendMessage(text, appendMessage("user", text), newRequestId());
+}
+
+// The Continue button under an incomplete reply: "continue" goes as the next message.
+export function sendContinue() {
+  sendMessage("continue", appendMessage("user", "continue"), newRequestId());
+}
+
+async function sendMessage(text, userMessage, requestId) {
+  const view = page.view;
+  const draft = new ReplyDraft(userMessage);
+  setBusy("sending");
+  removeContinue();
+  setMessageState(userMessage, "pending");
+  showTyping();
+  try {
+    const data = await replyTo(text, requestId, view, draft);
+    if (view !== page.view) return;
+    setMessageState(userMessage, null);
+    showConversation(data.conversation_id);
+    hideTyping();
+    const { content, stop_reason: stopReason } = data.message;
+    offerContinue(draft.finish(content, stopReason));
+    // Live regions hear the finished reply once, never its deltas.
+    announce(`Assistant: ${content}${CUT_REPLY_NOTES[stopReason] ? ` (${CUT_REPLY_NOTES[stopReason]})` : ""}`);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (view !== page.view) return;
+    draft.discard();
+    hideTyping();
+    showFailure(error, text, userMessage, requestId);
+  } finally {
+    draft.cancel();
+    if (view === page.view) {
+      hideTyping();
+      setBusy(null);
+    }
+    refreshConversations();
+  }
+}
+
+// Resolve with the reply as POST answers it ({conversation_id, message}): streamed when the socket is there.
+async function replyTo(text, requestId, view, draft) {
+  await sessionReady();
+  await stoppedReplyStored();
+  const hooks = {
+    isCurrent: () => view === page.view,
+    onStreaming: () => setBusy("streaming"),
+    onText: (reply) => draft.show(reply),
+  };
+  const streamed = socketAvailable() ? await streamReply(text, requestId, page.conversationId, hooks) : null;
+  if (streamed !== null) return streamed;
+  return postChat({ message: text, conversation_id: page.conversationId, request_id: requestId });
+}
+
+// The server stores a stopped reply when it notices the close, at its next send. A message sent before then
+// would be answered without that reply in its history (or refused: a new conversation is not stored yet), so
+// it waits, a few seconds at most, until the conversation ends with the stopped reply.
+async function stoppedReplyStored() {
+  const stopped = takeStoppedReply();
+  if (!stopped || stopped.conversationId !== page.conversationId) return;
+  for (const deadline = Date.now() + STOP_SETTLE_MS; Date.now() < deadline; ) {
+    try {
+      const { messages } = await getConversation(stopped.conversationId);
+      const last = messages[messages.length - 1];
+      if (last?.role === "assistant" && last.content.startsWith(stopped.text)) return;
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 404) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function showFailure(error, text, userMessage, requestId) {
+  if (error.code === "prompt_blocked") {
+    setMessageState(userMessage, "blocked");
+    const category = error.details.category || "other";
+    const reason = CATEGORY_NAMES[category] || category.replace(/_/g, " ");
+    const notice = appendNotice({
+      kind: "blocked",
+      title: "Message blocked by the safety screen",
+      text: `It looked like ${reason}, so it was not sent to the assistant or saved. If this is a mistake, please rephrase; blocked messages are reviewed by a moderator.`,
+    });
+    notice.dataset.category = category;
+    return;
+  }
+  setMessageState(userMessage, "failed");
+  const retryable = error.status === 0 || error.status === 429 || error.status >= 500;
+  if (!retryable && !el.message.value) {
+    el.message.value = text; // e.g. too long: give the text back to edit
+    updateComposer();
+  }
+  const notice = appendNotice({
+    kind: error.status === 429 ? "rate-limited" : "error",
+    title: failureTitle(error),
+    text: error.message,
+    action: retryable ? retryButton(error.retryAfter, () => {
+      notice.remove();
+      sendMessage(text, userMessage, requestId);
+    }) : null,
+  });
+}
+
+function failureTitle(error) {
+  if (error.status === 429) return "Message limit reached";
+  if (error.code === "screening_unavailable") return "Safety screening is unavailable";
+  if (error.code === "model_unavailable") return "The assistant could not answer";
+  if (error.code === "storage_unavailable") return "Storage is unavailable";
+  if (error.code === "reply_withheld") return "Reply withheld";
+  if (error.code === "network") return "Connection problem";
+  if (error.code === "stopped") return "Stopped";
+  if (error.code === "timeout") return "No answer in time";
+  return "Message not sent";
+}
