@@ -1,7 +1,9 @@
 """Which model backend runs, and the Bedrock runtime clients with their timeout and retry budgets."""
 
 import functools
+import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -83,17 +85,51 @@ def converse_answer(content: list[dict[str, Any]], stop_reason: str) -> dict[str
 
 
 @contextmanager
-def converse_stubbed(client: Any, answer: dict[str, Any]) -> Iterator[None]:
-    """Answer the next Converse call on `client` with `answer` instead of calling Bedrock (botocore's Stubber).
+def answered_before_send(client: Any, body: bytes, *, content_type: str) -> Iterator[None]:
+    """Answer every call `client` makes inside the block with `body` (HTTP 200), just before it is sent.
 
-    For a warm-up call during init: the request is still validated, serialised and routed to its endpoint,
-    so everything a first call loads is loaded, and nothing is sent or billed.
+    For the warm-ups during init and after a SnapStart restore: a call runs botocore's whole path (validating,
+    serialising, signing, the HTTP request built for its endpoint, then the response parsed, event streams
+    included) except the socket, so it loads and touches what a first real call would; nothing is sent or
+    billed. (botocore's Stubber answers earlier, before the request is even built.)
     """
-    from botocore.stub import Stubber
+    from botocore.awsrequest import AWSResponse
 
-    with Stubber(client) as stubber:
-        stubber.add_response("converse", answer)
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        headers = {"content-type": content_type, "x-amzn-requestid": "warm-up"}
+        return AWSResponse(request.url, 200, headers, _CannedBody(body))
+
+    event = f"before-send.{client.meta.service_model.service_id.hyphenize()}"
+    client.meta.events.register_first(event, answer, unique_id="warm-up")
+    try:
         yield
+    finally:
+        client.meta.events.unregister(event, unique_id="warm-up")
+
+
+class _CannedBody:
+    """A response body as botocore reads urllib3's: whole (`stream()` joined) or as an event stream."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[bytes]:
+        yield self._data
+
+    def close(self) -> None:
+        """Nothing to release: no connection was used."""
+
+
+def eventstream_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """Frame `payload` as AWS's event streams do (ConverseStream's answer is a sequence of these): total and
+    headers lengths, prelude CRC, string headers, payload, message CRC."""
+    encoded = b"".join(
+        struct.pack(">B", len(name)) + name.encode() + struct.pack(">BH", 7, len(value)) + value.encode()
+        for name, value in headers.items()
+    )
+    prelude = struct.pack(">II", 12 + len(encoded) + len(payload) + 4, len(encoded))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + encoded + payload
+    return message + struct.pack(">I", zlib.crc32(message))
 
 
 @functools.cache

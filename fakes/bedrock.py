@@ -14,10 +14,8 @@ one contentBlockDelta per ~token, contentBlockStop, messageStop (stopReason) and
 
 import json
 import re
-import struct
 import threading
 import time
-import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
+from core.aws import eventstream_message  # the warm-ups' framing too; botocore decodes both
 from fakes.loopback import LoopbackServer
 
 MALICIOUS_MARKER = "ignore previous instructions"
@@ -276,14 +275,3 @@ def exception_message(exception_type: str, message: str) -> bytes:
     """Return one event-stream message carrying a modelled exception (botocore raises it mid-iteration)."""
     headers = {":exception-type": exception_type, ":content-type": "application/json", ":message-type": "exception"}
     return eventstream_message(headers, json.dumps({"message": message}).encode())
-
-
-def eventstream_message(headers: dict[str, str], payload: bytes) -> bytes:
-    """Frame `payload` as AWS does: total and headers lengths, prelude CRC, string headers, payload, message CRC."""
-    encoded = b"".join(
-        struct.pack(">B", len(name)) + name.encode() + struct.pack(">BH", 7, len(value)) + value.encode()
-        for name, value in headers.items()
-    )
-    prelude = struct.pack(">II", 12 + len(encoded) + len(payload) + 4, len(encoded))
-    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + encoded + payload
-    return message + struct.pack(">I", zlib.crc32(message))

@@ -14,10 +14,10 @@ from django.conf import settings
 
 from core import observability
 from core.aws import (
+    answered_before_send,
     bedrock_control_client,
     bedrock_runtime_client,
     converse_answer,
-    converse_stubbed,
     llm_backend,
     message_usage,
 )
@@ -124,10 +124,11 @@ class BedrockScreeningModel:
         self._llm = llm.bind_tools([VERDICT_TOOL], tool_choice="record_verdict")
 
     def warm(self) -> None:
-        """Screen one message through langchain-aws against a stubbed client: a first verdict's loading, no call."""
+        """Screen one message through langchain-aws, answered just before the socket: a first verdict's loading."""
         verdict = {"verdict": "safe", "category": "none", "reason": "warm-up"}
         tool_use = {"toolUse": {"toolUseId": "warm-up", "name": VERDICT_TOOL["name"], "input": verdict}}
-        with converse_stubbed(self._client, converse_answer([tool_use], "tool_use")):
+        answer = json.dumps(converse_answer([tool_use], "tool_use")).encode()
+        with answered_before_send(self._client, answer, content_type="application/json"):
             self.classify("Warm-up: load everything a verdict needs.")
 
     def classify(self, screened: str, *, context: Sequence[str] = ()) -> ModelVerdict:

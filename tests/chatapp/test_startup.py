@@ -24,8 +24,10 @@ def built_models(**env: str) -> str:
     return result.stdout.strip()
 
 
-def test_models_are_built_at_startup_when_asked():
+def test_models_are_built_at_startup_when_asked(bedrock):
     assert built_models(WARM_MODELS_AT_STARTUP="true") == "1 1"
+    # Their warm-ups (a verdict, a streamed reply) are answered inside botocore: nothing reaches Bedrock.
+    assert bedrock.calls == []
 
 
 def test_models_are_built_lazily_by_default_off_lambda():
