@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from security import policy
@@ -19,8 +18,8 @@ from security.services.moderation import (
 )
 from security.services.screening import prompt_lookup, prompt_screen
 from tests.security.conftest import INJECTION
+from tests.support import SCREEN
 
-SCREEN = settings.BEDROCK_SCREEN_MODEL_ID
 pytestmark = pytest.mark.django_db
 
 
