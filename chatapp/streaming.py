@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ from chatapp import repositories
 from chatapp.clients import ReplyEnd, chat_model, chat_system_prompt
 from chatapp.exceptions import ModelUnavailable
 from chatapp.repositories import Message, MessageItem
+from chatapp.throttling import ChatRateLimits
 from core import concurrency, observability
 from core.exceptions import NotFound
 from security.services import PromptLookup, ReplyGate, ScreeningResult, prompt_lookup, prompt_screen
@@ -68,19 +69,19 @@ def conversation_reply_events(
     text: str,
     conversation_id: str | None,
     request_id: str | None,
-    admission: Callable[[], object] = lambda: None,
+    rate_limits: ChatRateLimits,
     deadline: float | None = None,
     lookup: Future[PromptLookup] | None = None,
 ) -> Iterator[ChatEvent]:
     """Screen `text`, stream its answer and store the pair, yielding Accepted, Deltas and Done as they happen.
 
-    `admission` (the caller's rate limits) runs while the reads this needs are made at once: a stored answer
-    to `request_id`, the conversation's history and the intent cache; it raises to refuse, before any model
-    call. An answered `request_id` replays Accepted, one Delta with the stored reply, and Done, with no model
-    call. At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason
-    `time_limit`; with no text by then the model is unavailable. `lookup` is the intent-cache lookup of a
-    first message's `text` when the caller started it already (it needs no owner); a follow-up is looked up
-    in the context of its stored user turns, after its history is read.
+    The message is counted against its `rate_limits` while the reads this needs are made at once: a stored
+    answer to `request_id`, the conversation's history and the intent cache; over a limit is RateLimited,
+    before any model call. An answered `request_id` replays Accepted, one Delta with the stored reply, and
+    Done, with no model call. At `deadline` (time.monotonic()) the text written so far becomes the reply,
+    stop_reason `time_limit`; with no text by then the model is unavailable. `lookup` is the intent-cache
+    lookup of a first message's `text` when the caller started it already (it needs no owner); a follow-up
+    is looked up in the context of its stored user turns, after its history is read.
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
     # A follow-up's verdict is keyed on its context, so its cache read follows the history read in one task.
@@ -89,7 +90,7 @@ def conversation_reply_events(
         lookup = lookup or prompt_lookup_start(text=text)
     reads = [read for read in (stored, history, lookup) if read is not None]
     try:
-        admission()
+        rate_limits.check()
     finally:
         concurrency.settle(reads)
     if stored is not None and (replay := stored.result()):
