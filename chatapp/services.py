@@ -4,11 +4,10 @@ import time
 
 from django.conf import settings
 
-from chatapp import repositories
+from chatapp import repositories, selectors
 from chatapp.streaming import ChatReply, Done, conversation_reply_events, conversation_title
 from chatapp.throttling import ChatRateLimits
 from core import observability
-from core.exceptions import NotFound
 
 __all__ = ["ChatReply", "conversation_delete", "conversation_reply", "conversation_title"]
 
@@ -48,6 +47,5 @@ def conversation_reply(
 def conversation_delete(*, owner: str, conversation_id: str) -> None:
     """Delete the owner's conversation and all its messages; NotFound when it is not theirs."""
     meta, _ = repositories.conversation_history(conversation_id, limit=0)
-    if meta is None or meta.owner != owner:
-        raise NotFound("No such conversation.")
+    selectors.conversation_owned(owner=owner, meta=meta)
     repositories.conversation_delete_items(conversation_id)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from chatapp import repositories
+from chatapp import repositories, selectors
 from chatapp.clients import ReplyEnd, chat_model, chat_system_prompt
 from chatapp.exceptions import ModelUnavailable
 from chatapp.repositories import Message, MessageItem
@@ -347,8 +347,7 @@ def _history(owner: str, conversation_id: str) -> list[MessageItem]:
     limit = settings.HISTORY_MESSAGES - settings.HISTORY_MESSAGES % 2
     with observability.stage("history_read"):
         meta, messages = repositories.conversation_history(conversation_id, limit=limit)
-    if meta is None or meta.owner != owner:
-        raise NotFound("No such conversation.")
+    selectors.conversation_owned(owner=owner, meta=meta)
     return messages
 
 
