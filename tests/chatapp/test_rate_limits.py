@@ -137,6 +137,15 @@ def test_over_the_limit_429_comes_before_a_missing_conversation(bedrock, setting
     assert len(bedrock.calls) == 2
 
 
+def test_a_message_refused_after_it_was_counted_is_counted_once(bedrock, settings, frozen_window):
+    settings.CHAT_RATE_LIMIT = "2/min"
+    api = ApiClient()
+    assert api.chat("hello").status_code == 200
+    missing = api.chat("again", conversation_id="00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404  # counted by the pipeline, not once more when its error is answered
+    assert api.chat("a third").status_code == 429
+
+
 def test_with_parallel_screening_a_refused_request_reaches_no_model(bedrock, settings, frozen_window):
     settings.SCREENING_MODE = "parallel"
     settings.CHAT_RATE_LIMIT = "1/min"
