@@ -1,6 +1,5 @@
 """The v1 HTTP API: thin views that validate, call one service or selector, and serialize."""
 
-import functools
 from typing import Any
 
 from django.conf import settings
@@ -23,9 +22,9 @@ from chatapp.authentication import existing_owner, request_owner
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from chatapp.schema import error_responses
-from chatapp.throttling import ChatIpRateThrottle, ChatRateThrottle
+from chatapp.throttling import ChatRateLimitsMixin
 from chatapp.tickets import socket_ticket_issue
-from core import concurrency, observability
+from core import observability
 from core.aws import llm_backend
 from core.dynamodb import tables_unreachable
 from core.exceptions import NotFound, StorageUnavailable, UnsupportedMediaType
@@ -82,12 +81,7 @@ class SessionApi(APIView):
         return Response(self.OutputSerializer(data).data)
 
 
-class ChatApi(APIView):
-    # The owner's limit first: gather runs the first check in this thread, and finding the owner may touch
-    # the session, which stays on the request's own thread.
-    throttle_classes = [ChatRateThrottle, ChatIpRateThrottle]
-    rate_limits_due = False
-
+class ChatApi(ChatRateLimitsMixin, APIView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Handle the request inside its log record: one JSON line per chat request, whatever happens."""
         request_id, client_ip = observability.request_id(request), observability.client_ip(request)
@@ -125,32 +119,6 @@ class ChatApi(APIView):
         if request.method == "POST" and not _is_json(request.content_type):
             raise UnsupportedMediaType()
 
-    def check_throttles(self, request: Request) -> None:
-        """Leave a POST's rate limits to post(), which checks them while the service makes its first reads.
-
-        A POST refused before then (a bad body, say) is still counted, and answered 429 when over the
-        limit, as if they had been checked here: handle_exception checks them first. Only a POST is a
-        message: other methods (405, or OPTIONS) spend no allowance, so a cross-site <img> cannot.
-        """
-        self.rate_limits_due = request.method == "POST"
-
-    def rate_limits_check(self) -> None:
-        """DRF's throttle check, with every throttle's counter (one DynamoDB write each) written at once."""
-        self.rate_limits_due = False
-        throttles = self.get_throttles()
-        allowed = concurrency.gather(*(functools.partial(t.allow_request, self.request, self) for t in throttles))
-        waits = [throttle.wait() for throttle, ok in zip(throttles, allowed, strict=True) if not ok]
-        if waits:
-            self.throttled(self.request, max(waits))
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if self.rate_limits_due:
-            try:
-                self.rate_limits_check()
-            except Exception as refusal:  # noqa: BLE001 - it answers instead, as it would have come first
-                exc = refusal
-        return super().handle_exception(exc)
-
     @extend_schema(
         request=InputSerializer,
         responses={200: OutputSerializer, **error_responses(400, 403, 404, 413, 415, 429, 502, 503)},
@@ -161,16 +129,12 @@ class ChatApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         conversation_id = data.get("conversation_id")
-        owner = request_owner(request)
-        observability.record(owner=observability.owner_hash(owner))
-        if settings.LOG_MESSAGE_CONTENT:
-            observability.record(message_text=data["message"])
         reply = services.conversation_reply(
-            owner=owner,
+            owner=request_owner(request),
             text=data["message"],
             conversation_id=str(conversation_id) if conversation_id else None,
             request_id=data.get("request_id") or None,
-            admission=self.rate_limits_check,
+            rate_limits=self.rate_limits,
         )
         body = {
             "conversation_id": reply.conversation_id,

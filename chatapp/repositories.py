@@ -22,6 +22,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
@@ -250,6 +252,10 @@ class RequestAlreadyStored(Exception):
     """Another attempt with the same request_id stored its answer first."""
 
 
+# The items of an exchange's transaction, named to tell which one's condition cancelled it.
+CONVERSATION, USER_MESSAGE, REPLY, REQUEST_MARKER = "conversation", "user message", "reply", "request marker"
+
+
 def exchange_store(
     *,
     owner: str,
@@ -266,58 +272,115 @@ def exchange_store(
     fails; nothing is written then.
     """
     pk = conversation_pk(conversation_id)
-    user, reply = pair
-    pair_prefix = f"msg#{user.created_at}#{user.id}"
-    updated_at = now.isoformat()
+    marker_pk = request_pk(owner, request_id) if request_id else None
+    transaction = _NamedTransaction()
+    _conversation_write(transaction, pk, owner=owner, title=title, now=now)
+    user_item, reply_item = _pair_items(pk, pair, marker_pk=marker_pk)
+    transaction.put(USER_MESSAGE, user_item)
+    transaction.put(REPLY, reply_item)
+    if marker_pk is not None:
+        _request_marker_write(transaction, marker_pk, conversation_id, pair[1], verdict_source=verdict_source, now=now)
     try:
-        with TransactWrite(connection=_transaction_connection()) as transaction:
-            if title is not None:
-                meta = ConversationMeta(
-                    pk, META_SK, owner=owner, updated_at=updated_at, title=title, created_at=updated_at
-                )
-                transaction.save(meta, condition=ConversationItem.pk.does_not_exist())
-            else:
-                transaction.update(
-                    ConversationMeta(pk, META_SK),
-                    actions=[ConversationItem.updated_at.set(updated_at)],
-                    condition=ConversationItem.owner == owner,
-                )
-            marker_pk = request_pk(owner, request_id) if request_id else None
-            for position, message in enumerate(pair):
-                item = MessageItem(
-                    pk,
-                    f"{pair_prefix}#{position}",
-                    message_id=message.id,
-                    role=message.role,
-                    content=message.content,
-                    created_at=message.created_at,
-                    request_pk=marker_pk if message is reply else None,
-                    stop_reason=message.stop_reason,
-                )
-                transaction.save(item)
-            if request_id:
-                marker = RequestItem(
-                    marker_pk,
-                    "request",
-                    conversation_id=conversation_id,
-                    message_id=reply.id,
-                    content=reply.content,
-                    created_at=reply.created_at,
-                    verdict_source=verdict_source,
-                    stop_reason=reply.stop_reason,
-                    expires_at=now + REQUEST_TTL,
-                )
-                # An expired marker may still be there (TTL deletes lazily): it no longer counts.
-                condition = ConversationItem.pk.does_not_exist() | (ConversationItem.expires_at < now)
-                transaction.save(marker, condition=condition)
+        transaction.commit()
     except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        failed = {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
-        if request_id and 3 in failed:  # items: conversation, user message, reply, request marker
+        failed = transaction.failed(exc)
+        if REQUEST_MARKER in failed:
             raise RequestAlreadyStored from exc
-        if 0 in failed:
+        if CONVERSATION in failed:
             raise ConversationGone from exc
         raise
+
+
+def _conversation_write(
+    transaction: "_NamedTransaction", pk: str, *, owner: str, title: str | None, now: datetime
+) -> None:
+    """Add the conversation item: a new one when `title` is set (none may exist yet), else the owner's, updated."""
+    updated_at = now.isoformat()
+    if title is not None:
+        meta = ConversationMeta(pk, META_SK, owner=owner, updated_at=updated_at, title=title, created_at=updated_at)
+        transaction.put(CONVERSATION, meta, condition=ConversationItem.pk.does_not_exist())
+    else:
+        actions = [ConversationItem.updated_at.set(updated_at)]
+        condition = ConversationItem.owner == owner
+        transaction.update(CONVERSATION, ConversationMeta(pk, META_SK), actions, condition=condition)
+
+
+def _pair_items(pk: str, pair: tuple[Message, Message], *, marker_pk: str | None) -> list[MessageItem]:
+    """Return the items of a user message and its reply, which share a sort-key prefix; the reply names the marker."""
+    user, reply = pair
+    return [
+        MessageItem(
+            pk,
+            _message_sort_key(user.created_at, user.id, position=position),
+            message_id=message.id,
+            role=message.role,
+            content=message.content,
+            created_at=message.created_at,
+            request_pk=marker_pk if message is reply else None,
+            stop_reason=message.stop_reason,
+        )
+        for position, message in enumerate(pair)
+    ]
+
+
+def _request_marker_write(
+    transaction: "_NamedTransaction",
+    marker_pk: str,
+    conversation_id: str,
+    reply: Message,
+    *,
+    verdict_source: str,
+    now: datetime,
+) -> None:
+    """Add the answer to a request_id, for retries; only where no live marker is (RequestAlreadyStored)."""
+    marker = RequestItem(
+        marker_pk,
+        "request",
+        conversation_id=conversation_id,
+        message_id=reply.id,
+        content=reply.content,
+        created_at=reply.created_at,
+        verdict_source=verdict_source,
+        stop_reason=reply.stop_reason,
+        expires_at=now + REQUEST_TTL,
+    )
+    # An expired marker may still be there (TTL deletes lazily): it no longer counts.
+    condition = ConversationItem.pk.does_not_exist() | (ConversationItem.expires_at < now)
+    transaction.put(REQUEST_MARKER, marker, condition=condition)
+
+
+class _NamedTransaction:
+    """The items of one TransactWriteItems, each under a name, so that a cancellation says whose condition failed."""
+
+    def __init__(self) -> None:
+        self._puts: dict[str, tuple[ConversationItem, Condition | None]] = {}
+        self._updates: dict[str, tuple[ConversationItem, list[Action], Condition | None]] = {}
+
+    def put(self, name: str, item: ConversationItem, condition: Condition | None = None) -> None:
+        self._puts[name] = (item, condition)
+
+    def update(self, name: str, item: ConversationItem, actions: list[Action], condition: Condition | None) -> None:
+        self._updates[name] = (item, actions, condition)
+
+    def commit(self) -> None:
+        """Write every item or none; TransactWriteError when the transaction is cancelled."""
+        with TransactWrite(connection=_transaction_connection()) as transaction:
+            for item, condition in self._puts.values():
+                transaction.save(item, condition=condition)
+            for item, actions, update_condition in self._updates.values():
+                transaction.update(item, actions=actions, condition=update_condition)
+
+    def failed(self, error: TransactWriteError) -> set[str]:
+        """Return the names of the items whose condition cancelled the transaction."""
+        # One reason per item, in the order sent; PynamoDB sends every put before any update, whatever the
+        # order they were added in (a follow-up's conversation update goes last).
+        names = [*self._puts, *self._updates]
+        reasons = error.cancellation_reasons or []
+        return {
+            name
+            for name, reason in zip(names, reasons, strict=False)
+            if reason is not None and reason.code == "ConditionalCheckFailed"
+        }
 
 
 @functools.cache

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from chatapp import repositories
 from chatapp.pagination import DEFAULT_LIMIT, cursor_dump, cursor_load
-from chatapp.repositories import Conversation, Message
+from chatapp.repositories import Conversation, ConversationMeta, Message
 from core import concurrency
 from core.exceptions import InvalidRequest, NotFound
 
@@ -51,7 +51,7 @@ def conversation_get(
     try:
         position = cursor_load(before, owner=owner, listing=listing, field="before") if before else None
     except InvalidRequest:
-        _owned(owner, repositories.conversation_meta(conversation_id))  # someone else's conversation is 404
+        conversation_owned(owner=owner, meta=repositories.conversation_meta(conversation_id))  # anyone else's: 404
         raise
     if position is None:
         meta, items, more = repositories.messages_page(conversation_id, limit=limit, before=None)
@@ -61,12 +61,13 @@ def conversation_get(
             functools.partial(repositories.conversation_meta, conversation_id),
             functools.partial(repositories.messages_page, conversation_id, limit=limit, before=position),
         )
-    conversation = Conversation.from_item(_owned(owner, meta))
+    conversation = Conversation.from_item(conversation_owned(owner=owner, meta=meta))
     earlier = cursor_dump(repositories.pair_position(items[0]), owner=owner, listing=listing) if more else None
     return ConversationDetail(**vars(conversation), messages=[Message.from_item(i) for i in items], earlier=earlier)
 
 
-def _owned(owner: str, meta: repositories.ConversationMeta | None) -> repositories.ConversationMeta:
+def conversation_owned(*, owner: str, meta: ConversationMeta | None) -> ConversationMeta:
+    """Return the conversation item read as `meta` when it is the owner's; NotFound when none was, or another's."""
     if meta is None or meta.owner != owner:
         raise NotFound("No such conversation.")
     return meta

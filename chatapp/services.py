@@ -1,13 +1,13 @@
 """Conversation writes: answering a message and deleting a conversation."""
 
 import time
-from collections.abc import Callable
 
 from django.conf import settings
 
-from chatapp import repositories
+from chatapp import repositories, selectors
 from chatapp.streaming import ChatReply, Done, conversation_reply_events, conversation_title
-from core.exceptions import NotFound
+from chatapp.throttling import ChatRateLimits
+from core import observability
 
 __all__ = ["ChatReply", "conversation_delete", "conversation_reply", "conversation_title"]
 
@@ -18,21 +18,24 @@ def conversation_reply(
     text: str,
     conversation_id: str | None,
     request_id: str | None,
-    admission: Callable[[], object] = lambda: None,
+    rate_limits: ChatRateLimits,
 ) -> ChatReply:
     """Screen `text`, answer it, and store the message with its reply; nothing is stored on any failure.
 
     The answer is streamed from the model inside the HTTP budget (POST_REPLY_SECONDS from now): what is still
     being written then is returned and stored with stop_reason `time_limit`. See `conversation_reply_events`
-    for the rate limits (`admission`), idempotent `request_id`s and the output check.
+    for the rate limits, idempotent `request_id`s and the output check.
     """
+    observability.record(owner=observability.owner_hash(owner))
+    if settings.LOG_MESSAGE_CONTENT:
+        observability.record(message_text=text)
     deadline = time.monotonic() + settings.POST_REPLY_SECONDS
     events = conversation_reply_events(
         owner=owner,
         text=text,
         conversation_id=conversation_id,
         request_id=request_id,
-        admission=admission,
+        rate_limits=rate_limits,
         deadline=deadline,
     )
     for event in events:
@@ -44,6 +47,5 @@ def conversation_reply(
 def conversation_delete(*, owner: str, conversation_id: str) -> None:
     """Delete the owner's conversation and all its messages; NotFound when it is not theirs."""
     meta, _ = repositories.conversation_history(conversation_id, limit=0)
-    if meta is None or meta.owner != owner:
-        raise NotFound("No such conversation.")
+    selectors.conversation_owned(owner=owner, meta=meta)
     repositories.conversation_delete_items(conversation_id)

@@ -26,7 +26,7 @@ from chatapp.streaming import (
     conversation_reply_events,
     prompt_lookup_start,
 )
-from chatapp.throttling import chat_rate_limits_check
+from chatapp.throttling import ChatRateLimits
 from chatapp.tickets import socket_ticket_id, socket_ticket_owner
 from core import concurrency, observability
 from core.aws import chat_request_worst_case, connections_client
@@ -138,7 +138,7 @@ def _chat(connection: Connection, frame: dict[str, Any], *, deadline: float | No
         text=data["message"],
         conversation_id=str(conversation_id) if conversation_id else None,
         request_id=data["request_id"],
-        admission=lambda: chat_rate_limits_check(owner=owner, ip=connection.source_ip),
+        rate_limits=ChatRateLimits(owner=lambda: owner, ip=connection.source_ip),
         deadline=deadline,
         lookup=lookup,
     )

@@ -9,22 +9,24 @@ the socket handler sends each as a frame. A transport that can no longer reach i
 delivered so far is stored with stop_reason `stopped` (nothing when none was delivered).
 """
 
+import contextlib
 import contextvars
 import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
 
-from chatapp import repositories
+from chatapp import repositories, selectors
 from chatapp.clients import CHAT_SYSTEM_PROMPT, ReplyEnd, chat_model
 from chatapp.exceptions import ModelUnavailable
 from chatapp.repositories import Message, MessageItem
+from chatapp.throttling import ChatRateLimits
 from core import concurrency, observability
 from core.exceptions import NotFound
 from security.services.output import ReplyGate, chat_system_prompt
@@ -69,19 +71,67 @@ def conversation_reply_events(
     text: str,
     conversation_id: str | None,
     request_id: str | None,
-    admission: Callable[[], object] = lambda: None,
+    rate_limits: ChatRateLimits,
     deadline: float | None = None,
     lookup: Future[PromptLookup] | None = None,
 ) -> Iterator[ChatEvent]:
     """Screen `text`, stream its answer and store the pair, yielding Accepted, Deltas and Done as they happen.
 
-    `admission` (the caller's rate limits) runs while the reads this needs are made at once: a stored answer
-    to `request_id`, the conversation's history and the intent cache; it raises to refuse, before any model
-    call. An answered `request_id` replays Accepted, one Delta with the stored reply, and Done, with no model
-    call. At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason
-    `time_limit`; with no text by then the model is unavailable. `lookup` is the intent-cache lookup of a
-    first message's `text` when the caller started it already (it needs no owner); a follow-up is looked up
-    in the context of its stored user turns, after its history is read.
+    The message is counted against its `rate_limits` while the reads this needs are made at once: a stored
+    answer to `request_id`, the conversation's history and the intent cache; over a limit is RateLimited,
+    before any model call. An answered `request_id` replays Accepted, one Delta with the stored reply, and
+    Done, with no model call. At `deadline` (time.monotonic()) the text written so far becomes the reply,
+    stop_reason `time_limit`; with no text by then the model is unavailable. `lookup` is the intent-cache
+    lookup of a first message's `text` when the caller started it already (it needs no owner); a follow-up
+    is looked up in the context of its stored user turns, after its history is read.
+    """
+    reads = _reads_admitted(
+        owner=owner,
+        text=text,
+        conversation_id=conversation_id,
+        request_id=request_id,
+        rate_limits=rate_limits,
+        lookup=lookup,
+    )
+    if isinstance(reads, ChatReply):
+        yield from _replayed(reads)
+        return
+    messages, looked_up = reads
+    turns = _history_turns(messages)
+    received_at = datetime.now(tz=UTC)
+    screening, feed = _screened_feed(owner=owner, lookup=looked_up, turns=turns)
+    accepted = Accepted(conversation_id or str(uuid.uuid4()), screening.source)
+    delivered, stop_reason = yield from _answer_streamed(feed, accepted=accepted, owner=owner, deadline=deadline)
+    if not delivered:
+        return  # stopped before any text reached the client: nothing to store
+    reply = _reply_store(
+        owner=owner,
+        conversation_id=conversation_id,
+        new_conversation_id=accepted.conversation_id,
+        request_id=request_id,
+        screening=screening,
+        pair_times=(received_at, datetime.now(tz=UTC)),
+        content=delivered,
+        stop_reason=stop_reason,
+    )
+    with contextlib.suppress(ClientGone):
+        yield Done(reply)
+
+
+def _reads_admitted(
+    *,
+    owner: str,
+    text: str,
+    conversation_id: str | None,
+    request_id: str | None,
+    rate_limits: ChatRateLimits,
+    lookup: Future[PromptLookup] | None,
+) -> ChatReply | tuple[list[MessageItem], PromptLookup]:
+    """Make the reads a reply needs, all at once, while the message is counted against its rate limits.
+
+    Return the stored answer to `request_id` if there is one, else the conversation's history (none for a new
+    one) and the intent-cache lookup of `text`. Once every read has finished, a refusal by the rate limits is
+    raised first, then whatever the reads raised.
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
     # A follow-up's verdict is keyed on its context, so its cache read follows the history read in one task.
@@ -90,26 +140,36 @@ def conversation_reply_events(
         lookup = lookup or prompt_lookup_start(raw=text)
     reads = [read for read in (stored, history, lookup) if read is not None]
     try:
-        admission()
+        rate_limits.check()
     finally:
         concurrency.settle(reads)
     if stored is not None and (replay := stored.result()):
-        observability.record(idempotent_replay=True)
-        yield Accepted(replay.conversation_id, replay.verdict_source)
-        yield Delta(replay.message.content)
-        yield Done(replay)
-        return
-    messages, looked_up = history.result() if history is not None else ([], lookup.result())
-    turns = _history_turns(messages)
-    received_at = datetime.now(tz=UTC)
-    screening, feed = _screened_feed(owner=owner, lookup=looked_up, turns=turns)
-    new_conversation_id = conversation_id or str(uuid.uuid4())
+        return replay
+    return history.result() if history is not None else ([], lookup.result())
+
+
+def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
+    """Replay a stored answer: Accepted, one Delta with the whole reply, and Done; no model is called."""
+    observability.record(idempotent_replay=True)
+    yield Accepted(reply.conversation_id, reply.verdict_source)
+    yield Delta(reply.message.content)
+    yield Done(reply)
+
+
+def _answer_streamed(
+    feed: "ReplyFeed", *, accepted: Accepted, owner: str, deadline: float | None
+) -> Generator[ChatEvent, None, tuple[str, str]]:
+    """Yield `accepted`, then the answer's text as Deltas as it passes the output check; close the feed after.
+
+    Return the text delivered and its stop_reason. ClientGone thrown in ends it, stop_reason `stopped`: the
+    text delivered before it is kept (none when the client left before Accepted).
+    """
     with feed:
         try:
-            yield Accepted(new_conversation_id, screening.source)
+            yield accepted
         except ClientGone:
             observability.record(stop_reason="stopped")
-            return
+            return "", "stopped"
         gate = ReplyGate(system_prompt=feed.system_prompt, model_id=feed.model_id, owner=owner)
         delivered, stop_reason = "", "stopped"
         for piece in _released_text(feed, gate, deadline):
@@ -122,22 +182,7 @@ def conversation_reply_events(
             stop_reason = feed.end.stop_reason
     observability.record(stop_reason=stop_reason)
     observability.add_usage("chat", feed.end.usage)
-    if not delivered:
-        return  # stopped before any text reached the client: nothing to store
-    reply = _reply_store(
-        owner=owner,
-        conversation_id=conversation_id,
-        new_conversation_id=new_conversation_id,
-        request_id=request_id,
-        screening=screening,
-        pair_times=(received_at, datetime.now(tz=UTC)),
-        content=delivered,
-        stop_reason=stop_reason,
-    )
-    try:
-        yield Done(reply)
-    except ClientGone:
-        return
+    return delivered, stop_reason
 
 
 def prompt_lookup_start(*, raw: str) -> Future[PromptLookup]:
@@ -351,8 +396,7 @@ def _history(owner: str, conversation_id: str) -> list[MessageItem]:
     limit = settings.HISTORY_MESSAGES - settings.HISTORY_MESSAGES % 2
     with observability.stage("history_read"):
         meta, messages = repositories.conversation_history(conversation_id, limit=limit)
-    if meta is None or meta.owner != owner:
-        raise NotFound("No such conversation.")
+    selectors.conversation_owned(owner=owner, meta=meta)
     return messages
 
 

@@ -1,14 +1,19 @@
 """Rate limits per owner and per client IP: one atomic counter per window, exact under concurrency."""
 
 import functools
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import botocore.client
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
+from chatapp.sockets import socket_message
 from chatapp.throttling import CounterRateThrottle
+from chatapp.tickets import socket_ticket_issue
+from fakes.connections import FakeConnections, websocket_event
 from tests.support import CHAT_URL, ApiClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -132,6 +137,15 @@ def test_over_the_limit_429_comes_before_a_missing_conversation(bedrock, setting
     assert len(bedrock.calls) == 2
 
 
+def test_a_message_refused_after_it_was_counted_is_counted_once(bedrock, settings, frozen_window):
+    settings.CHAT_RATE_LIMIT = "2/min"
+    api = ApiClient()
+    assert api.chat("hello").status_code == 200
+    missing = api.chat("again", conversation_id="00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404  # counted by the pipeline, not once more when its error is answered
+    assert api.chat("a third").status_code == 429
+
+
 def test_with_parallel_screening_a_refused_request_reaches_no_model(bedrock, settings, frozen_window):
     settings.SCREENING_MODE = "parallel"
     settings.CHAT_RATE_LIMIT = "1/min"
@@ -140,3 +154,38 @@ def test_with_parallel_screening_a_refused_request_reaches_no_model(bedrock, set
     calls = len(bedrock.calls)
     assert api.chat("a second, new question").status_code == 429
     assert len(bedrock.calls) == calls
+
+
+@pytest.fixture
+def connections(monkeypatch):
+    """A fake Management API for the socket handler's frames."""
+    from core.aws import connections_client
+
+    server = FakeConnections().start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", server.url)
+    connections_client.cache_clear()
+    yield server
+    server.stop()
+    connections_client.cache_clear()
+
+
+def test_posts_and_socket_messages_spend_one_allowance(bedrock, connections, settings, frozen_window):
+    settings.CHAT_RATE_LIMIT = "2/min"
+    settings.CHAT_IP_RATE_LIMIT = "4/min"
+    api = ApiClient()
+    owner = f"session:{api.http.cookies['sessionid'].value}"
+
+    def socket_chat(connection_id: str, source_ip: str) -> dict:
+        frame = {"action": "chat", "ticket": socket_ticket_issue(owner=owner), "message": "hi", "request_id": "r"}
+        event = websocket_event("MESSAGE", connection_id=connection_id, body=json.dumps(frame), source_ip=source_ip)
+        socket_message(event, SimpleNamespace(aws_request_id=connection_id))
+        return connections.frames[connection_id][-1]
+
+    assert api.chat("over HTTP").status_code == 200
+    assert socket_chat("first", source_ip="127.0.0.1")["type"] == "done"
+    assert api.chat("over HTTP again").status_code == 429  # the owner's second message came over the socket
+    refused = socket_chat("second", source_ip="192.0.2.1")
+    assert refused["error"]["code"] == "rate_limited" and refused["error"]["retry_after"] == 30
+    # The IP's fourth message: two POSTs and one socket message came from it before.
+    assert ApiClient().chat("a neighbour").status_code == 200
+    assert ApiClient().chat("another neighbour").status_code == 429
