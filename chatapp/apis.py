@@ -131,7 +131,7 @@ class ChatApi(ChatRateLimitsMixin, APIView):
         conversation_id = data.get("conversation_id")
         reply = services.conversation_reply(
             owner=request_owner(request),
-            text=data["message"],
+            raw=data["message"],
             conversation_id=str(conversation_id) if conversation_id else None,
             request_id=data.get("request_id") or None,
             rate_limits=self.rate_limits,

@@ -15,12 +15,12 @@ __all__ = ["ChatReply", "conversation_delete", "conversation_reply", "conversati
 def conversation_reply(
     *,
     owner: str,
-    text: str,
+    raw: str,
     conversation_id: str | None,
     request_id: str | None,
     rate_limits: ChatRateLimits,
 ) -> ChatReply:
-    """Screen `text`, answer it, and store the message with its reply; nothing is stored on any failure.
+    """Screen the message `raw` (as received), answer it and store both; nothing is stored on any failure.
 
     The answer is streamed from the model inside the HTTP budget (POST_REPLY_SECONDS from now): what is still
     being written then is returned and stored with stop_reason `time_limit`. See `conversation_reply_events`
@@ -28,11 +28,11 @@ def conversation_reply(
     """
     observability.record(owner=observability.owner_hash(owner))
     if settings.LOG_MESSAGE_CONTENT:
-        observability.record(message_text=text)
+        observability.record(message_text=raw)
     deadline = time.monotonic() + settings.POST_REPLY_SECONDS
     events = conversation_reply_events(
         owner=owner,
-        text=text,
+        raw=raw,
         conversation_id=conversation_id,
         request_id=request_id,
         rate_limits=rate_limits,

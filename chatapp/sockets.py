@@ -135,7 +135,7 @@ def _chat(connection: Connection, frame: dict[str, Any], *, deadline: float | No
         observability.record(message_text=data["message"])
     events = conversation_reply_events(
         owner=owner,
-        text=data["message"],
+        raw=data["message"],
         conversation_id=str(conversation_id) if conversation_id else None,
         request_id=data["request_id"],
         rate_limits=ChatRateLimits(owner=lambda: owner, ip=connection.source_ip),

@@ -68,26 +68,26 @@ class ClientGone(Exception):
 def conversation_reply_events(
     *,
     owner: str,
-    text: str,
+    raw: str,
     conversation_id: str | None,
     request_id: str | None,
     rate_limits: ChatRateLimits,
     deadline: float | None = None,
     lookup: Future[PromptLookup] | None = None,
 ) -> Iterator[ChatEvent]:
-    """Screen `text`, stream its answer and store the pair, yielding Accepted, Deltas and Done as they happen.
+    """Screen `raw` (the message as received), stream its answer, store the pair; yield Accepted, Deltas, Done.
 
     The message is counted against its `rate_limits` while the reads this needs are made at once: a stored
     answer to `request_id`, the conversation's history and the intent cache; over a limit is RateLimited,
     before any model call. An answered `request_id` replays Accepted, one Delta with the stored reply, and
     Done, with no model call. At `deadline` (time.monotonic()) the text written so far becomes the reply,
     stop_reason `time_limit`; with no text by then the model is unavailable. `lookup` is the intent-cache
-    lookup of a first message's `text` when the caller started it already (it needs no owner); a follow-up
+    lookup of a first message when the caller started it already (it needs no owner); a follow-up
     is looked up in the context of its stored user turns, after its history is read.
     """
     reads = _reads_admitted(
         owner=owner,
-        text=text,
+        raw=raw,
         conversation_id=conversation_id,
         request_id=request_id,
         rate_limits=rate_limits,
@@ -121,7 +121,7 @@ def conversation_reply_events(
 def _reads_admitted(
     *,
     owner: str,
-    text: str,
+    raw: str,
     conversation_id: str | None,
     request_id: str | None,
     rate_limits: ChatRateLimits,
@@ -130,14 +130,14 @@ def _reads_admitted(
     """Make the reads a reply needs, all at once, while the message is counted against its rate limits.
 
     Return the stored answer to `request_id` if there is one, else the conversation's history (none for a new
-    one) and the intent-cache lookup of `text`. Once every read has finished, a refusal by the rate limits is
+    one) and the intent-cache lookup of `raw`. Once every read has finished, a refusal by the rate limits is
     raised first, then whatever the reads raised.
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
     # A follow-up's verdict is keyed on its context, so its cache read follows the history read in one task.
-    history = concurrency.submit(_history_and_lookup, owner, conversation_id, text) if conversation_id else None
+    history = concurrency.submit(_history_and_lookup, owner, conversation_id, raw) if conversation_id else None
     if history is None:
-        lookup = lookup or prompt_lookup_start(raw=text)
+        lookup = lookup or prompt_lookup_start(raw=raw)
     reads = [read for read in (stored, history, lookup) if read is not None]
     try:
         rate_limits.check()
