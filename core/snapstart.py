@@ -6,10 +6,10 @@ on other hosts. So (AWS's SnapStart uniqueness and networking guidance):
 - a TCP connection opened during init is dead after the restore: before the snapshot every HTTP connection
   pool (urllib3's, under botocore and anything else) and every database connection is closed, and after the
   restore they are closed again, so that nothing stale is reused;
-- the after-restore hook then opens new connections (TCP and TLS, no request) to the endpoints a request
-  calls: DynamoDB, as many as a request uses at once, and Bedrock's runtime, one per model client. Lambda
-  bills the hook's time as Restore Duration, before the first event: the first request finds them ready
-  instead of waiting on handshakes, as a warm one does;
+- the last after-restore hook (`connections_open`) then opens new connections (TCP and TLS, no request) to
+  the endpoints a request calls: DynamoDB, as many as a request uses at once, and Bedrock's runtime, one per
+  model client. Lambda bills the hook's time as Restore Duration, before the first event: the first request
+  finds them ready instead of waiting on handshakes, as a warm one does;
 - every restored environment starts with the init's memory, so anything random made during init would repeat
   in all of them: `random` is re-seeded after the restore (botocore's retry jitter uses it). Django's session
   keys and CSRF tokens (`get_random_string`: `secrets`) and `uuid.uuid4` (conversation and message ids) read
@@ -21,8 +21,9 @@ on other hosts. So (AWS's SnapStart uniqueness and networking guidance):
   first request;
 - a restored environment's memory is the snapshot's, paged in when first touched (a fork, emulating it, copies
   a page on its first write): the init's objects are frozen out of the garbage collector before the snapshot,
-  so no collection walks them all after it, and the init's stubbed warm-ups (DynamoDB's operations, both
-  models, nothing sent) run again after the restore, so the hook touches what a request uses, not the request.
+  so no collection walks them all after it, and the init's warm-ups (DynamoDB's operations, both models,
+  answered before anything is sent) and a primed request (core.startup) run after the restore, so the hook
+  touches what a request uses, not the request.
 
 The hooks register with `snapshot_restore_py`, which Lambda's Python runtime provides and runs. Elsewhere
 (tests, benchmarks, `make run`) a local registry with the same functions stands in, and

@@ -23,13 +23,13 @@ from core.dynamodb import dynamodb_warm, registered_tables
 
 logger = logging.getLogger(__name__)
 
-# Requests answered in process after a restore (see requests_prime): no session, no write, no model call.
+# Requests answered in process after a restore (see requests_prime): no session made, no write, no model call.
 PRIMING_REQUESTS = [("GET", "/api/v1/conversations")]
 
 
 @functools.cache
 def environment_prepare() -> None:
-    """Load the URLconf (every view and serializer), every table's connection, each DynamoDB operation (stubbed).
+    """Load the URLconf (every view and serializer), every table's connection, each DynamoDB operation (none sent).
 
     Both model clients are built, and warmed the same way, by the chat app's `ready()` (WARM_MODELS_AT_STARTUP).
     """
@@ -59,10 +59,10 @@ def requests_prime() -> None:
     the list is empty. (The chat URL is not primed: any request to it, even OPTIONS, is a logged chat
     request with its metrics.)
     """
-    handler = WSGIHandler()
     host = _priming_host()
     if host is None:
         return
+    handler = WSGIHandler()
     statuses = {}
     for method, path in PRIMING_REQUESTS:
         statuses[f"{method} {path}"] = _answer(handler, _environ(method, path, host))
