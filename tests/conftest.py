@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 from fakes.aws import moto_in_memory  # noqa: E402
 from fakes.bedrock import FakeBedrock  # noqa: E402
+from fakes.connections import FakeConnections  # noqa: E402
 from fakes.dynamodb_limits import enforce_key_limits  # noqa: E402
 
 # Property tests stay quick and never time out on a slow machine; API-level ones ask for fewer examples.
@@ -28,6 +29,19 @@ settings.load_profile("project")
 
 _fake_bedrock = FakeBedrock().start()
 os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = _fake_bedrock.url
+
+
+@pytest.fixture
+def socket_connections(monkeypatch) -> Iterator[FakeConnections]:
+    """A fake Management API where this process's socket handler posts its frames (its client is rebuilt)."""
+    from core.aws import connections_client
+
+    server = FakeConnections().start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", server.url)
+    connections_client.cache_clear()
+    yield server
+    connections_client.cache_clear()
+    server.stop()
 
 
 @pytest.fixture

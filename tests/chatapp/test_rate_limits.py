@@ -13,7 +13,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from chatapp.sockets import socket_message
 from chatapp.throttling import CounterRateThrottle
 from chatapp.tickets import socket_ticket_issue
-from fakes.connections import FakeConnections, websocket_event
+from fakes.connections import websocket_event
 from tests.support import CHAT_URL, ApiClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -156,20 +156,7 @@ def test_with_parallel_screening_a_refused_request_reaches_no_model(bedrock, set
     assert len(bedrock.calls) == calls
 
 
-@pytest.fixture
-def connections(monkeypatch):
-    """A fake Management API for the socket handler's frames."""
-    from core.aws import connections_client
-
-    server = FakeConnections().start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", server.url)
-    connections_client.cache_clear()
-    yield server
-    server.stop()
-    connections_client.cache_clear()
-
-
-def test_posts_and_socket_messages_spend_one_allowance(bedrock, connections, settings, frozen_window):
+def test_posts_and_socket_messages_spend_one_allowance(bedrock, socket_connections, settings, frozen_window):
     settings.CHAT_RATE_LIMIT = "2/min"
     settings.CHAT_IP_RATE_LIMIT = "4/min"
     api = ApiClient()
@@ -179,7 +166,7 @@ def test_posts_and_socket_messages_spend_one_allowance(bedrock, connections, set
         frame = {"action": "chat", "ticket": socket_ticket_issue(owner=owner), "message": "hi", "request_id": "r"}
         event = websocket_event("MESSAGE", connection_id=connection_id, body=json.dumps(frame), source_ip=source_ip)
         socket_message(event, SimpleNamespace(aws_request_id=connection_id))
-        return connections.frames[connection_id][-1]
+        return socket_connections.frames[connection_id][-1]
 
     assert api.chat("over HTTP").status_code == 200
     assert socket_chat("first", source_ip="127.0.0.1")["type"] == "done"

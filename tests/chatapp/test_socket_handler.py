@@ -10,30 +10,17 @@ from django.conf import settings
 from chatapp.sockets import socket_message
 from chatapp.tickets import socket_ticket_issue
 from fakes.bedrock import stream_answer, verdict_answer
-from fakes.connections import FakeConnections, websocket_event
+from fakes.connections import websocket_event
 from tests.support import CHAT, SCREEN, request_log_records
 
 OWNER = "session:socket-handler-test"
 REPLY = " ".join(f"Line {n} of a reply written a little at a time." for n in range(10))
 
 
-@pytest.fixture(scope="module")
-def management():
-    server = FakeConnections().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def connections(management, monkeypatch, settings):
-    from core.aws import connections_client
-
-    monkeypatch.setenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", management.url)
-    connections_client.cache_clear()
+def connections(socket_connections, settings):
     settings.STREAM_FRAME_SECONDS = 0.05
-    management.reset()
-    yield management
-    connections_client.cache_clear()
+    return socket_connections
 
 
 def send(connection_id: str, message: str = "Hello", **fields) -> None:

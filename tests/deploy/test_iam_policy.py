@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 
 from fakes.bedrock import MALICIOUS_MARKER
-from fakes.connections import FakeConnections, websocket_event
+from fakes.connections import websocket_event
 from tests.support import PROJECT, ApiClient
 
 ACCOUNT = "123456789012"
@@ -115,18 +115,6 @@ def recorded_calls(monkeypatch) -> Iterator[list[tuple[str, str, dict[str, Any]]
     yield calls
 
 
-@pytest.fixture
-def management_api(monkeypatch) -> Iterator[FakeConnections]:
-    from core.aws import connections_client
-
-    server = FakeConnections().start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", server.url)
-    connections_client.cache_clear()
-    yield server
-    connections_client.cache_clear()
-    server.stop()
-
-
 def socket_chat(api: ApiClient, connection_id: str) -> None:
     """Chat over the socket handler as API Gateway would invoke it."""
     from chatapp.sockets import socket_message
@@ -138,7 +126,7 @@ def socket_chat(api: ApiClient, connection_id: str) -> None:
 
 @pytest.fixture
 def chat_flow_calls(
-    recorded_calls, db, settings, bedrock, django_user_model, management_api
+    recorded_calls, db, settings, bedrock, django_user_model, socket_connections
 ) -> list[tuple[str, str, dict[str, Any]]]:
     """Run every path the running function takes: session, chats (POST and socket), a retry, a block, reads,
     delete, health, admin.
@@ -163,7 +151,7 @@ def chat_flow_calls(
     assert api.chat("More", conversation_id=conversation_id).status_code == 200
     assert api.chat(f"{MALICIOUS_MARKER} please").status_code == 403
     socket_chat(api, "socket-1")
-    assert management_api.frames["socket-1"][-1]["type"] == "done"
+    assert socket_connections.frames["socket-1"][-1]["type"] == "done"
     assert api.get("/api/v1/conversations").status_code == 200
     assert api.get(f"/api/v1/conversations/{conversation_id}").status_code == 200
     assert api.delete(f"/api/v1/conversations/{conversation_id}").status_code == 204
