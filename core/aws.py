@@ -1,6 +1,7 @@
 """Which model backend runs, and the Bedrock runtime clients with their timeout and retry budgets."""
 
 import functools
+import json
 import struct
 import threading
 import zlib
@@ -118,6 +119,12 @@ class _CannedBody:
 
     def close(self) -> None:
         """Nothing to release: no connection was used."""
+
+
+def converse_stream_event(event_type: str, payload: dict[str, Any]) -> bytes:
+    """Return one event-stream message carrying a ConverseStream event (`messageStart`, `contentBlockDelta`…)."""
+    headers = {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"}
+    return eventstream_message(headers, json.dumps(payload).encode())
 
 
 def eventstream_message(headers: dict[str, str], payload: bytes) -> bytes:

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
-from core.aws import eventstream_message  # the warm-ups' framing too; botocore decodes both
+from core.aws import converse_stream_event, eventstream_message  # the warm-ups' framing too: botocore decodes both
 from fakes.loopback import LoopbackServer
 
 MALICIOUS_MARKER = "ignore previous instructions"
@@ -217,7 +217,7 @@ class FakeBedrock(LoopbackServer):
                 pieces = re.findall(r".{1,%d}" % CHARS_PER_TOKEN, answer.text, re.S)
                 usage = answer.body.get("usage", {})
                 try:
-                    self._chunk(event_message("messageStart", {"role": "assistant"}))
+                    self._chunk(converse_stream_event("messageStart", {"role": "assistant"}))
                     time.sleep(answer.first_token_delay)
                     for sent, piece in enumerate(pieces):
                         if sent and answer.tokens_per_second:
@@ -230,13 +230,13 @@ class FakeBedrock(LoopbackServer):
                             self._chunk(b"")
                             return
                         delta = {"contentBlockIndex": 0, "delta": {"text": piece}}
-                        self._chunk(event_message("contentBlockDelta", delta))
-                    self._chunk(event_message("contentBlockStop", {"contentBlockIndex": 0}))
+                        self._chunk(converse_stream_event("contentBlockDelta", delta))
+                    self._chunk(converse_stream_event("contentBlockStop", {"contentBlockIndex": 0}))
                     self._chunk(
-                        event_message("messageStop", {"stopReason": answer.body.get("stopReason", "end_turn")})
+                        converse_stream_event("messageStop", {"stopReason": answer.body.get("stopReason", "end_turn")})
                     )
                     metadata = {"usage": usage, "metrics": {"latencyMs": 1}}
-                    self._chunk(event_message("metadata", metadata))
+                    self._chunk(converse_stream_event("metadata", metadata))
                     self._chunk(b"")
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
@@ -263,12 +263,6 @@ class FakeBedrock(LoopbackServer):
                 pass
 
         return Handler
-
-
-def event_message(event_type: str, payload: dict[str, Any]) -> bytes:
-    """Return one event-stream message carrying a ConverseStream event."""
-    headers = {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"}
-    return eventstream_message(headers, json.dumps(payload).encode())
 
 
 def exception_message(exception_type: str, message: str) -> bytes:
