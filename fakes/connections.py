@@ -8,11 +8,12 @@ frames, or the API can fail (500) from a given frame on.
 import json
 import threading
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import unquote
 
+from core import apigateway
 from fakes.loopback import LoopbackServer
+
+SOURCE_IP = "198.51.100.9"
 
 
 class FakeConnections(LoopbackServer):
@@ -23,7 +24,7 @@ class FakeConnections(LoopbackServer):
         self._close_at: dict[str, str] = {}
         self._fail_from: int | None = None
         self._lock = threading.Lock()
-        super().__init__(self._handler())
+        super().__init__(apigateway.management_api_handler(self))
 
     def reset(self) -> None:
         with self._lock:
@@ -45,70 +46,39 @@ class FakeConnections(LoopbackServer):
         """Every POST from the `post`-th on (1-based, across connections) answers 500."""
         self._fail_from = post
 
-    def _post(self, connection_id: str, data: bytes) -> tuple[int, str | None]:
+    def post(self, connection_id: str, data: bytes) -> int:
         with self._lock:
             self.posts += 1
             if self._fail_from is not None and self.posts >= self._fail_from:
-                return 500, "InternalServerErrorException"
+                return 500
             frame, frames = json.loads(data), self.frames[connection_id]
             limit = self._close_after.get(connection_id)
             if frame.get("type") == self._close_at.get(connection_id):
                 self._close_after[connection_id] = limit = len(frames)
             if limit is not None and len(frames) >= limit:
-                return 410, "GoneException"
+                return 410
             frames.append(frame)
-            return 200, None
+            return 200
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
+    def info(self, connection_id: str) -> dict[str, Any] | None:
+        return {"identity": {"sourceIp": SOURCE_IP}}
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                connection_id = unquote(self.path.split("/@connections/", 1)[-1])
-                status, error_type = fake._post(connection_id, data)
-                body = json.dumps({"message": error_type}).encode() if error_type else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                if error_type:
-                    self.send_header("x-amzn-ErrorType", error_type)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
+    def disconnect(self, connection_id: str) -> bool:
+        self.close_after(connection_id, 0)
+        return True
 
 
 def websocket_event(
-    event_type: str,
-    *,
-    connection_id: str,
-    body: str | None = None,
-    source_ip: str = "198.51.100.9",
-    stage: str = "dev",
+    event_type: str, *, connection_id: str, body: str | None = None, source_ip: str = SOURCE_IP, stage: str = "dev"
 ) -> dict[str, Any]:
-    """Return the event API Gateway's WebSocket API sends the function for CONNECT, MESSAGE or DISCONNECT."""
-    route = {"CONNECT": "$connect", "MESSAGE": "$default", "DISCONNECT": "$disconnect"}[event_type]
-    context = {
-        "routeKey": route,
-        "eventType": event_type,
-        "messageDirection": "IN",
-        "stage": stage,
-        "connectedAt": 1795000000000,
-        "requestTimeEpoch": 1795000000100,
-        "identity": {"sourceIp": source_ip, "userAgent": "test"},
-        "requestId": f"req-{connection_id}",
-        "domainName": "wsapi123.execute-api.us-east-1.amazonaws.com",
-        "connectionId": connection_id,
-        "apiId": "wsapi123",
-    }
-    event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
-    if event_type == "MESSAGE":
-        context["messageId"] = f"msg-{connection_id}"
-        event["body"] = body
-    return event
+    """Return the event API Gateway's WebSocket API sends the function, for the fake API `wsapi123`."""
+    return apigateway.websocket_event(
+        event_type,
+        connection_id=connection_id,
+        body=body,
+        source_ip=source_ip,
+        stage=stage,
+        api_id="wsapi123",
+        domain_name="wsapi123.execute-api.us-east-1.amazonaws.com",
+        user_agent="test",
+    )

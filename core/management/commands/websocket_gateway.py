@@ -18,10 +18,12 @@ import time
 import types
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from django.core.management.base import BaseCommand
+
+from core import apigateway
 
 MAX_FRAME_BYTES = 32 * 1024  # API Gateway's WebSocket frame limit
 STAGE = "local"
@@ -102,7 +104,7 @@ class LocalGateway:
         from websockets.asyncio.server import serve
 
         self.loop = asyncio.get_running_loop()
-        management = ThreadingHTTPServer((self.host, self.management_port), self._management_handler())
+        management = ThreadingHTTPServer((self.host, self.management_port), apigateway.management_api_handler(self))
         management.daemon_threads = True
         threading.Thread(target=management.serve_forever, name="management-api", daemon=True).start()
         management_url = f"http://{self.host}:{management.server_address[1]}"
@@ -119,7 +121,7 @@ class LocalGateway:
 
     async def _connection(self, socket: Any) -> None:
         client = Client(socket)
-        answer = await asyncio.to_thread(self._invoke, self._event(client, "CONNECT", "$connect"))
+        answer = await asyncio.to_thread(self._invoke, self._event(client, "CONNECT"))
         if (answer or {}).get("statusCode", 200) != 200:
             await socket.close(1008, "Forbidden")
             return
@@ -128,13 +130,13 @@ class LocalGateway:
             async for message in socket:
                 client.last_active_at = time.time()
                 body = message if isinstance(message, str) else message.decode("utf-8", "replace")
-                event = self._event(client, "MESSAGE", "$default", body=body)
+                event = self._event(client, "MESSAGE", body=body)
                 threading.Thread(target=self._invoke, args=(event,), name="lambda-invocation", daemon=True).start()
         except Exception:  # noqa: BLE001, S110 - a broken or oversized frame closes the connection, as on AWS
             pass
         finally:
             self.clients.pop(client.connection_id, None)
-            await asyncio.to_thread(self._invoke, self._event(client, "DISCONNECT", "$disconnect"))
+            await asyncio.to_thread(self._invoke, self._event(client, "DISCONNECT"))
 
     def _invoke(self, event: dict[str, Any]) -> Any:
         from zappa.handler import LambdaHandler
@@ -145,42 +147,42 @@ class LocalGateway:
             print(json.dumps({"event": "gateway_invocation_failed", "error": repr(exc)}), flush=True)  # noqa: T201
             return {"statusCode": 500}
 
-    def _event(self, client: Client, event_type: str, route_key: str, body: str | None = None) -> dict[str, Any]:
-        now = time.time()
-        context = {
-            "routeKey": route_key,
-            "eventType": event_type,
-            "extendedRequestId": uuid.uuid4().hex,
-            "requestTime": datetime.fromtimestamp(now, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "messageDirection": "IN",
-            "stage": STAGE,
-            "connectedAt": int(client.connected_at * 1000),
-            "requestTimeEpoch": int(now * 1000),
-            "identity": {"sourceIp": client.source_ip, "userAgent": client.user_agent},
-            "requestId": uuid.uuid4().hex,
-            "domainName": f"{self.host}:{self.port}",
-            "connectionId": client.connection_id,
-            "apiId": "local",
-        }
-        event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
-        if event_type == "MESSAGE":
-            context["messageId"] = uuid.uuid4().hex
-            event["body"] = body
-        if event_type == "CONNECT":
-            event["headers"] = dict(client.socket.request.headers) if client.socket.request else {}
-        return event
+    def _event(self, client: Client, event_type: str, body: str | None = None) -> dict[str, Any]:
+        request = client.socket.request
+        return apigateway.websocket_event(
+            event_type,
+            connection_id=client.connection_id,
+            source_ip=client.source_ip,
+            domain_name=f"{self.host}:{self.port}",
+            stage=STAGE,
+            api_id="local",
+            body=body,
+            headers=dict(request.headers) if request else {},
+            user_agent=client.user_agent,
+            connected_at=client.connected_at,
+        )
 
-    def post(self, connection_id: str, data: bytes) -> bool:
-        """Send `data` to a connection as a text frame; False when it is gone (the caller answers 410)."""
+    def post(self, connection_id: str, data: bytes) -> int:
+        """Send `data` to a connection as a text frame; 410 when it is gone."""
         client = self.clients.get(connection_id)
         if client is None or self.loop is None:
-            return False
+            return 410
         future = asyncio.run_coroutine_threadsafe(client.socket.send(data.decode()), self.loop)
         try:
             future.result(timeout=5)
         except Exception:  # noqa: BLE001 - closed mid-send: gone
-            return False
-        return True
+            return 410
+        return 200
+
+    def info(self, connection_id: str) -> dict[str, Any] | None:
+        client = self.clients.get(connection_id)
+        if client is None:
+            return None
+        return {
+            "connectedAt": datetime.fromtimestamp(client.connected_at, tz=UTC).isoformat(),
+            "lastActiveAt": datetime.fromtimestamp(client.last_active_at, tz=UTC).isoformat(),
+            "identity": {"sourceIp": client.source_ip, "userAgent": client.user_agent},
+        }
 
     def disconnect(self, connection_id: str) -> bool:
         client = self.clients.get(connection_id)
@@ -188,56 +190,3 @@ class LocalGateway:
             return False
         asyncio.run_coroutine_threadsafe(client.socket.close(), self.loop).result(timeout=5)
         return True
-
-    def _management_handler(self) -> type[BaseHTTPRequestHandler]:
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if gateway.post(self._connection_id(), data):
-                    self._answer(200, b"")
-                else:
-                    self._gone()
-
-            def do_GET(self) -> None:  # noqa: N802
-                client = gateway.clients.get(self._connection_id())
-                if client is None:
-                    self._gone()
-                    return
-                info = {
-                    "connectedAt": datetime.fromtimestamp(client.connected_at, tz=UTC).isoformat(),
-                    "lastActiveAt": datetime.fromtimestamp(client.last_active_at, tz=UTC).isoformat(),
-                    "identity": {"sourceIp": client.source_ip, "userAgent": client.user_agent},
-                }
-                self._answer(200, json.dumps(info).encode())
-
-            def do_DELETE(self) -> None:  # noqa: N802
-                if gateway.disconnect(self._connection_id()):
-                    self._answer(204, b"")
-                else:
-                    self._gone()
-
-            def _connection_id(self) -> str:
-                from urllib.parse import unquote
-
-                return unquote(self.path.split("/@connections/", 1)[-1].split("?")[0])
-
-            def _gone(self) -> None:
-                self._answer(410, json.dumps({"message": "Gone"}).encode(), error_type="GoneException")
-
-            def _answer(self, status: int, body: bytes, error_type: str | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                if error_type:
-                    self.send_header("x-amzn-ErrorType", error_type)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
