@@ -17,12 +17,9 @@ class ChatappConfig(AppConfig):
             _transaction_connection()  # the transactions' PynamoDB connection (core.startup prepares the rest)
             get_template("chatapp/chat.html")  # compiled now, kept by the cached loader for the page's first render
         if settings.WARM_MODELS_AT_STARTUP:
-            from chatapp.clients import chat_model
-            from core.snapstart import register_after_restore
+            from chatapp.clients import chat_model_warm
             from security.services.screening import screening_model_warm
 
+            # And again after a SnapStart restore (core.snapstart.AFTER_RESTORE), which pages in what a reply uses.
             screening_model_warm()
-            chat_model().warm()
-            # Again after a SnapStart restore: the restore hook pages in what a reply uses, not the first reply.
-            register_after_restore(screening_model_warm)
-            register_after_restore(chat_model().warm)
+            chat_model_warm()

@@ -163,3 +163,8 @@ def chat_model() -> ChatModel:
     if llm_backend() == "offline":
         return OfflineChatModel()
     return BedrockChatModel(settings.BEDROCK_CHAT_MODEL_ID)
+
+
+def chat_model_warm() -> None:
+    """Build the chat model and load what its first reply needs now (at start-up, and after a restore)."""
+    chat_model().warm()

@@ -14,7 +14,10 @@ class CoreConfig(AppConfig):
     name = "core"
 
     def ready(self) -> None:
+        from core import snapstart
+
         _honour_only_text_charsets()
+        snapstart.hooks_register()  # during init, whatever the first request turns out to be
 
 
 def _honour_only_text_charsets() -> None:

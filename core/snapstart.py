@@ -38,7 +38,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
+from django.utils.module_loading import import_string
 
 from core import concurrency
 
@@ -186,7 +188,7 @@ def after_restore() -> None:
     """Make this environment unique and ready to call out: re-seed `random`, drop stale connections, refresh
     credentials, start the request I/O pool's threads.
 
-    The apps' hooks run after this (`register_after_restore`): warm-ups, then `connections_open`, last.
+    The other AFTER_RESTORE hooks run after this: warm-ups, then `connections_open`, last.
     """
     random.seed()  # from os.urandom
     connections.close_all()
@@ -196,11 +198,32 @@ def after_restore() -> None:
 
 
 def connections_open() -> None:
-    """Open the connections the first request will use (registered last, by the start-up work): a warm-up
-    that calls out may end with its connection closed, and the request would then connect by itself."""
+    """Open the connections the first request will use (the last hook: a warm-up that calls out may end with
+    its connection closed, and the request would then connect by itself)."""
     opened = http_connections_warm()
     logger.info("after restore", extra={"event": "snapstart_after_restore", "record": {"connections": opened}})
 
 
-register_before_snapshot(before_snapshot)
-register_after_restore(after_restore)
+# Every after-restore hook, in the order the runtime runs them, with the setting that turns it on (None: always).
+# Dotted paths: core imports no app, and a hook's module is imported only when it runs.
+AFTER_RESTORE = (
+    ("core.snapstart.after_restore", None),  # first: unique, no stale connection, the I/O pool's threads
+    ("security.services.screening.screening_model_warm", "WARM_MODELS_AT_STARTUP"),
+    ("chatapp.clients.chat_model_warm", "WARM_MODELS_AT_STARTUP"),
+    ("core.dynamodb.dynamodb_warm", "PREPARE_AT_STARTUP"),
+    ("core.startup.requests_prime", "PREPARE_AT_STARTUP"),
+    ("core.snapstart.connections_open", "PREPARE_AT_STARTUP"),  # last: after everything that calls out
+)
+
+
+@functools.cache
+def hooks_register() -> None:
+    """Register `before_snapshot` and the AFTER_RESTORE hooks whose setting is on, in order (once, at start-up)."""
+    register_before_snapshot(before_snapshot)
+    for path, setting in AFTER_RESTORE:
+        if setting is None or getattr(settings, setting):
+            register_after_restore(_hook_run, path)
+
+
+def _hook_run(path: str) -> None:
+    import_string(path)()

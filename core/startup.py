@@ -18,7 +18,6 @@ from django.urls import URLResolver, get_resolver
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 
-from core import snapstart  # registers the SnapStart runtime hooks during init
 from core.dynamodb import dynamodb_warm, registered_tables
 
 logger = logging.getLogger(__name__)
@@ -42,10 +41,7 @@ def environment_prepare() -> None:
     for model in registered_tables():
         for table in [model, *model.__subclasses__()]:
             table._get_connection()  # noqa: SLF001 - the table's connection, on the shared client
-    dynamodb_warm()
-    snapstart.register_after_restore(dynamodb_warm)  # again after a restore: it pages in what the calls use
-    snapstart.register_after_restore(requests_prime)
-    snapstart.register_after_restore(snapstart.connections_open)  # last: after everything that calls out
+    dynamodb_warm()  # and again after a restore (core.snapstart.AFTER_RESTORE): it pages in what the calls use
 
 
 def requests_prime() -> None:
