@@ -19,46 +19,18 @@ from rest_framework.views import APIView
 
 from chatapp import selectors, services
 from chatapp.authentication import existing_owner, request_owner
+from chatapp.chat.http import conversation_reply
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from chatapp.schema import error_responses
-from chatapp.throttling import ChatRateLimitsMixin
+from chatapp.serializers import ConversationSerializer, MessageSerializer
+from chatapp.throttling import chat_rate_limits_check
 from chatapp.tickets import socket_ticket_issue
 from core import observability
 from core.aws import llm_backend
 from core.dynamodb import tables_unreachable
 from core.exceptions import NotFound, StorageUnavailable, UnsupportedMediaType
 from security.services.screening import prompt_screened_text
-
-STOP_REASONS = ["end_turn", "max_tokens", "stopped", "time_limit"]
-
-
-class MessageSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    role = serializers.CharField()
-    content = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    stop_reason = serializers.ChoiceField(
-        STOP_REASONS,
-        required=False,
-        help_text="Assistant messages only: why the reply ended; anything but end_turn is not a complete answer.",
-    )
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        """Give every assistant message a stop_reason (end_turn for replies stored before it was recorded)."""
-        data = super().to_representation(instance)
-        if data.get("role") == "assistant":
-            data["stop_reason"] = data.get("stop_reason") or "end_turn"
-        else:
-            data.pop("stop_reason", None)
-        return data
-
-
-class ConversationSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    title = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
 
 
 class SessionApi(APIView):
@@ -81,7 +53,7 @@ class SessionApi(APIView):
         return Response(self.OutputSerializer(data).data)
 
 
-class ChatApi(ChatRateLimitsMixin, APIView):
+class ChatApi(APIView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Handle the request inside its log record: one JSON line per chat request, whatever happens."""
         request_id, client_ip = observability.request_id(request), observability.client_ip(request)
@@ -113,28 +85,25 @@ class ChatApi(ChatRateLimitsMixin, APIView):
             {"verdict": serializers.CharField(), "source": serializers.ChoiceField(["model", "cache", "moderator"])},
         )
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        # Form bodies never reach the parsers (Django reads them first), so refuse them here.
-        if request.method == "POST" and not _is_json(request.content_type):
-            raise UnsupportedMediaType()
-
     @extend_schema(
         request=InputSerializer,
         responses={200: OutputSerializer, **error_responses(400, 403, 404, 413, 415, 429, 502, 503)},
     )
     def post(self, request: Request) -> Response:
         """Screen a message and, if it is safe, answer it in a new or existing conversation."""
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        owner, ip = request_owner(request), observability.client_ip(request)
+        try:
+            data = self._validated(request)
+        except Exception:
+            chat_rate_limits_check(owner=owner, ip=ip)  # a refused message spends its allowance; over it: 429
+            raise
         conversation_id = data.get("conversation_id")
-        reply = services.conversation_reply(
-            owner=request_owner(request),
+        reply = conversation_reply(
+            owner=owner,
+            ip=ip,
             raw=data["message"],
             conversation_id=str(conversation_id) if conversation_id else None,
             request_id=data.get("request_id") or None,
-            rate_limits=self.rate_limits,
         )
         body = {
             "conversation_id": reply.conversation_id,
@@ -142,6 +111,14 @@ class ChatApi(ChatRateLimitsMixin, APIView):
             "screening": {"verdict": "safe", "source": reply.verdict_source},
         }
         return Response(self.OutputSerializer(body).data)
+
+    def _validated(self, request: Request) -> dict[str, Any]:
+        # Form bodies never reach the parsers (Django reads them first), so they are refused here.
+        if not _is_json(request.content_type):
+            raise UnsupportedMediaType()
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
 
 
 def _limit_parameter(minimum: int, unit: str) -> OpenApiParameter:

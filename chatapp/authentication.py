@@ -8,9 +8,9 @@ from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
-# A module import: throttling finds the owner through this module, and either may load first.
-from chatapp import throttling
+from chatapp.throttling import new_session_admit
 from core.exceptions import CsrfFailed
+from core.observability import client_ip
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -50,7 +50,7 @@ def request_owner(request: HttpRequest) -> str:
     owner = existing_owner(request)
     if owner is not None:
         return owner
-    throttling.new_session_admit(request)
+    new_session_admit(ip=client_ip(request))
     request.session.save()
     return f"session:{request.session.session_key}"
 

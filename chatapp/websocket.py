@@ -9,7 +9,7 @@ from typing import Any
 
 from zappa.websocket import on_connect, on_disconnect, on_message
 
-from chatapp import sockets
+from chatapp.chat import socket as sockets
 
 
 @on_connect

@@ -17,7 +17,7 @@ from security.policy import releasable_end, reply_leak, screened_text, text_hash
 
 __all__ = ["ReplyGate", "canary_token", "chat_system_prompt", "reply_check"]
 
-logger = logging.getLogger("security.services")  # the logger name its log lines have always carried
+logger = logging.getLogger("security.services")  # one logger for screening and the output check: one filter finds both
 
 
 def canary_token() -> str:

@@ -2,7 +2,7 @@
 queue for a blocked one. What `chatapp` calls before any model sees a message."""
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,11 +25,12 @@ __all__ = [
     "prompt_lookup",
     "prompt_screen",
     "prompt_screened_text",
+    "prompt_verdict_store",
     "screening_context",
     "screening_model_warm",
 ]
 
-logger = logging.getLogger("security.services")  # the logger name its log lines have always carried
+logger = logging.getLogger("security.services")  # one logger for screening and the output check: one filter finds both
 
 
 @dataclass(frozen=True)
@@ -79,20 +80,16 @@ def prompt_lookup(*, raw: str, context: Sequence[str] = ()) -> PromptLookup:
     return PromptLookup(raw, screened, _cached_verdict(screened, context_digest(turns)), turns)
 
 
-def prompt_screen(
-    *, lookup: PromptLookup, owner: str, while_caching: Callable[[ScreeningResult], object] | None = None
-) -> ScreeningResult:
+def prompt_screen(*, lookup: PromptLookup, owner: str) -> ScreeningResult:
     """Return the verdict on a looked-up message (see prompt_lookup): the intent cache's if it had one, else the
     screening model's on `lookup.screened` in `lookup.context`.
 
-    `while_caching` is called with a passing model verdict just before it is written to the intent cache, so
-    that work the verdict allows (the chat model's answer) overlaps the write; if the write fails this still
-    raises, and the caller must undo that work.
-
-    Raise PromptBlocked (after recording the attempt for moderators) when it is malicious, and
-    ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
+    A passing model verdict is returned before it is written to the intent cache: the caller writes it with
+    `prompt_verdict_store`, so that the work it allows (the chat model's answer) can start meanwhile. Raise
+    PromptBlocked (after caching a model's verdict and recording the attempt for moderators) when it is
+    malicious, and ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
     """
-    result = lookup.cached or _model_verdict(lookup.screened, lookup.context, while_caching)
+    result = lookup.cached or _model_verdict(lookup.screened, lookup.context)
     observability.record(
         verdict=result.verdict,
         verdict_source=result.source,
@@ -100,10 +97,26 @@ def prompt_screen(
         screening_context_turns=len(lookup.context),
     )
     if result.verdict == "malicious":
+        if result.source == "model":
+            prompt_verdict_store(result=result)
         judged_in = lookup.context if result.context_digest else ()  # a pin on the text alone decided it alone
         blocked_prompt_record(raw=lookup.raw, result=result, owner=owner, context=judged_in)
         raise PromptBlocked(category=result.category)
     return result
+
+
+def prompt_verdict_store(*, result: ScreeningResult) -> None:
+    """Write a screening model's verdict to the intent cache, for its text in its context, with its TTL."""
+    with observability.stage("cache_write"):
+        intent_verdict_put(
+            key=verdict_key(result.screened, version=policy_version(result.model_id), context=result.context_digest),
+            verdict=result.verdict,
+            category=result.category,
+            reason=result.reason,
+            source="model",
+            model_id=result.model_id,
+            ttl=_verdict_ttl(result.verdict),
+        )
 
 
 def _cached_verdict(screened: str, context: str) -> ScreeningResult | None:
@@ -129,26 +142,11 @@ def _cached_verdict(screened: str, context: str) -> ScreeningResult | None:
     return None
 
 
-def _model_verdict(
-    screened: str, context: tuple[str, ...], while_caching: Callable[[ScreeningResult], object] | None
-) -> ScreeningResult:
+def _model_verdict(screened: str, context: tuple[str, ...]) -> ScreeningResult:
     model, digest = screening_model(), context_digest(context)
     with observability.stage("screening"):
         answer: ModelVerdict = model.classify(screened, context=context)
-    result = ScreeningResult(screened, answer.verdict, answer.category, answer.reason, "model", model.model_id, digest)
-    if while_caching is not None and answer.verdict != "malicious":
-        while_caching(result)
-    with observability.stage("cache_write"):
-        intent_verdict_put(
-            key=verdict_key(screened, version=policy_version(model.model_id), context=digest),
-            verdict=answer.verdict,
-            category=answer.category,
-            reason=answer.reason,
-            source="model",
-            model_id=model.model_id,
-            ttl=_verdict_ttl(answer.verdict),
-        )
-    return result
+    return ScreeningResult(screened, answer.verdict, answer.category, answer.reason, "model", model.model_id, digest)
 
 
 def _verdict_ttl(verdict: str) -> timedelta:

@@ -10,7 +10,7 @@ import botocore.client
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
-from chatapp.sockets import socket_message
+from chatapp.chat.socket import socket_message
 from chatapp.throttling import CounterRateThrottle
 from chatapp.tickets import socket_ticket_issue
 from fakes.connections import websocket_event

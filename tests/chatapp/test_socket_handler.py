@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 
-from chatapp.sockets import socket_message
+from chatapp.chat.socket import socket_message
 from chatapp.tickets import socket_ticket_issue
 from fakes.bedrock import stream_answer, verdict_answer
 from fakes.connections import websocket_event

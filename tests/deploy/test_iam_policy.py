@@ -117,7 +117,7 @@ def recorded_calls(monkeypatch) -> Iterator[list[tuple[str, str, dict[str, Any]]
 
 def socket_chat(api: ApiClient, connection_id: str) -> None:
     """Chat over the socket handler as API Gateway would invoke it."""
-    from chatapp.sockets import socket_message
+    from chatapp.chat.socket import socket_message
 
     ticket = api.get("/api/v1/session").json()["websocket"]["ticket"]
     body = json.dumps({"action": "chat", "ticket": ticket, "message": "Stream it", "request_id": connection_id})

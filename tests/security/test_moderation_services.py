@@ -16,7 +16,7 @@ from security.services.moderation import (
     blocked_prompt_mark_false_positive,
     blocked_prompt_reopen,
 )
-from security.services.screening import prompt_lookup, prompt_screen
+from security.services.screening import prompt_lookup, prompt_screen, prompt_verdict_store
 from tests.security.conftest import INJECTION
 from tests.support import SCREEN
 
@@ -32,10 +32,14 @@ def stored(text: str) -> dict[str, IntentVerdict]:
 
 
 def screen(text: str):
+    """Screen `text` as the chat pipeline does: a passing model verdict is then written to the intent cache."""
     try:
-        return prompt_screen(lookup=prompt_lookup(raw=text), owner="owner-1")
+        result = prompt_screen(lookup=prompt_lookup(raw=text), owner="owner-1")
     except Exception as exc:  # PromptBlocked, the contract's error for a malicious text
         return exc
+    if result.source == "model":
+        prompt_verdict_store(result=result)
+    return result
 
 
 def test_pin_key_is_the_rows_text_hash(blocked):

@@ -1,4 +1,4 @@
-"""The chat over API Gateway's WebSocket API: a frame in, the POST's pipeline, frames out through @connections.
+"""The chat over API Gateway's WebSocket API: a frame in, the pipeline's events out as frames through @connections.
 
 API Gateway invokes the function once per client frame ($default), and the function answers by posting
 frames to the connection through the Management API, for as long as the reply takes (past the integration's
@@ -16,19 +16,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from rest_framework import serializers
 
+from chatapp.chat.events import Accepted, ChatEvent, ClientGone, Delta
+from chatapp.chat.pipeline import conversation_reply_events
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.repositories import Message
-from chatapp.streaming import (
-    Accepted,
-    ChatEvent,
-    ClientGone,
-    Delta,
-    conversation_reply_events,
-    prompt_lookup_start,
-)
-from chatapp.throttling import ChatRateLimits
-from chatapp.tickets import socket_ticket_id, socket_ticket_owner
-from core import concurrency, observability
+from chatapp.serializers import MessageSerializer
+from chatapp.tickets import socket_ticket_owner
+from core import observability
 from core.aws import chat_request_worst_case, connections_client
 from core.exceptions import ApplicationError, InvalidRequest, as_application_error
 
@@ -53,7 +47,7 @@ class ConnectionLost(Exception):
     """A frame could not be delivered: the client closed the socket (410 Gone) or the Management API failed."""
 
 
-class Connection:
+class ClientSocket:
     """One client's socket, reached through the Management API of the stage that invoked us."""
 
     def __init__(self, event: dict[str, Any]) -> None:
@@ -94,7 +88,7 @@ def socket_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None) or event["requestContext"].get("requestId", "")
     with observability.request_record(request_id=request_id, transport="websocket") as record:
         try:
-            connection = Connection(event)
+            connection = ClientSocket(event)
         except Exception as exc:  # no way to answer the client: log it, and tell API Gateway the invocation failed
             observability.record_error(_application_error(exc))
             record["status"] = 500
@@ -115,37 +109,28 @@ def socket_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"statusCode": 200}
 
 
-def _chat(connection: Connection, frame: dict[str, Any], *, deadline: float | None) -> None:
+def _chat(connection: ClientSocket, frame: dict[str, Any], *, deadline: float | None) -> None:
     serializer = ChatFrameSerializer(data=frame)
     if not serializer.is_valid():
         raise InvalidRequest("Some fields are not valid.", fields=serializer.errors)
     data = serializer.validated_data
-    socket_ticket_id(ticket=data["ticket"])  # a forged ticket costs no read at all
-    conversation_id = data.get("conversation_id")
-    # A first message's lookup needs no owner: made while the ticket is looked up. A follow-up's depends on
-    # its history (screening in context), which needs the owner.
-    lookup = None if conversation_id else prompt_lookup_start(raw=data["message"])
-    try:
-        owner = socket_ticket_owner(ticket=data["ticket"])
-    except Exception:
-        concurrency.settle([lookup] if lookup else [])  # nothing a request starts outlives it
-        raise
+    owner = socket_ticket_owner(ticket=data["ticket"])
     observability.record(owner=observability.owner_hash(owner), chat_request_id=data["request_id"])
     if settings.LOG_MESSAGE_CONTENT:
         observability.record(message_text=data["message"])
+    conversation_id = data.get("conversation_id")
     events = conversation_reply_events(
         owner=owner,
+        ip=connection.source_ip,
         raw=data["message"],
         conversation_id=str(conversation_id) if conversation_id else None,
         request_id=data["request_id"],
-        rate_limits=ChatRateLimits(owner=lambda: owner, ip=connection.source_ip),
         deadline=deadline,
-        lookup=lookup,
     )
     _deliver(connection, events, data["request_id"])
 
 
-def _deliver(connection: Connection, events: Iterator[ChatEvent], request_id: str) -> None:
+def _deliver(connection: ClientSocket, events: Iterator[ChatEvent], request_id: str) -> None:
     """Send each event as a frame; when one cannot be delivered, tell the events (ClientGone) and carry on."""
     gone = False
     event = next(events, None)
@@ -188,12 +173,10 @@ def _frame(event: ChatEvent, request_id: str) -> dict[str, Any]:
 
 
 def _message(message: Message) -> dict[str, Any]:
-    from chatapp.apis import MessageSerializer  # the HTTP API's shape, so both transports say the same
-
-    return dict(MessageSerializer(message).data)
+    return dict(MessageSerializer(message).data)  # the HTTP API's shape, so both transports say the same
 
 
-def _send_error(connection: Connection, request_id: str | None, error: ApplicationError) -> None:
+def _send_error(connection: ClientSocket, request_id: str | None, error: ApplicationError) -> None:
     observability.record_error(error)
     body = error.payload()
     if retry_after := error.headers().get("Retry-After"):

@@ -1,0 +1,34 @@
+"""The chat over POST: the pipeline's events gathered into one answer, inside API Gateway's 29 s."""
+
+import time
+
+from django.conf import settings
+
+from chatapp.chat.events import ChatReply, Done
+from chatapp.chat.pipeline import conversation_reply_events
+from core import observability
+
+
+def conversation_reply(
+    *, owner: str, ip: str, raw: str, conversation_id: str | None, request_id: str | None
+) -> ChatReply:
+    """Screen the message `raw` (as received), answer it and store both; nothing is stored on any failure.
+
+    The answer is streamed from the model inside the HTTP budget (POST_REPLY_SECONDS from now): what is still
+    being written then is returned and stored with stop_reason `time_limit`.
+    """
+    observability.record(owner=observability.owner_hash(owner))
+    if settings.LOG_MESSAGE_CONTENT:
+        observability.record(message_text=raw)
+    events = conversation_reply_events(
+        owner=owner,
+        ip=ip,
+        raw=raw,
+        conversation_id=conversation_id,
+        request_id=request_id,
+        deadline=time.monotonic() + settings.POST_REPLY_SECONDS,
+    )
+    for event in events:
+        if isinstance(event, Done):
+            return event.reply
+    raise AssertionError("a reply ends with Done or an error")  # pragma: no cover

@@ -1,0 +1,259 @@
+"""One chat pipeline for both transports (POST and the WebSocket): a message's steps, in call order, as events.
+
+`conversation_reply_events` counts a message against its rate limits while it makes the reads it needs, screens
+it, streams the chat model's answer through the output check, stores the pair and yields what a client is told:
+`Accepted` (screening passed), `Delta`s (text that passed the output check) and `Done` (after storage). A
+failure raises the app's error instead; nothing is stored then. A transport that can no longer reach its
+client throws `ClientGone` in at the `yield` whose frame failed: the text delivered so far is stored with
+stop_reason `stopped` (nothing when none was).
+"""
+
+import contextlib
+import uuid
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from chatapp import repositories, selectors
+from chatapp.chat.events import Accepted, ChatEvent, ChatReply, ClientGone, Delta, Done
+from chatapp.chat.feed import ReleasedText, ReplyFeed
+from chatapp.clients import CHAT_SYSTEM_PROMPT
+from chatapp.repositories import Message, MessageItem
+from chatapp.throttling import chat_rate_limits_check
+from core import concurrency, observability
+from core.exceptions import NotFound
+from security.services.output import ReplyGate, chat_system_prompt
+from security.services.screening import (
+    PromptLookup,
+    ScreeningResult,
+    prompt_lookup,
+    prompt_screen,
+    prompt_verdict_store,
+)
+
+TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class FirstReads:
+    """What a message needs before screening: a stored answer to its request_id, else its history and lookup."""
+
+    replay: ChatReply | None
+    history: list[MessageItem]
+    lookup: PromptLookup | None
+
+
+def conversation_reply_events(
+    *,
+    owner: str,
+    ip: str,
+    raw: str,
+    conversation_id: str | None,
+    request_id: str | None,
+    deadline: float | None = None,
+) -> Iterator[ChatEvent]:
+    """Screen `raw` (the message as received), stream its answer, store the pair; yield Accepted, Deltas, Done.
+
+    An answered `request_id` replays Accepted, one Delta with the stored reply, and Done, with no model call.
+    At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason `time_limit`.
+    """
+    reads = _first_reads(owner=owner, ip=ip, raw=raw, conversation_id=conversation_id, request_id=request_id)
+    if reads.replay is not None:
+        yield from _replayed(reads.replay)
+        return
+    assert reads.lookup is not None  # noqa: S101 - set whenever there is no replay
+    received_at = datetime.now(tz=UTC)
+    screening, feed = _screened_feed(owner=owner, lookup=reads.lookup, turns=_history_turns(reads.history))
+    accepted = Accepted(conversation_id or str(uuid.uuid4()), screening.source)
+    delivered, stop_reason = yield from _answer_streamed(feed, accepted=accepted, owner=owner, deadline=deadline)
+    if not delivered:
+        return  # stopped before any text reached the client: nothing to store
+    reply = _reply_store(
+        owner=owner,
+        conversation_id=conversation_id,
+        new_conversation_id=accepted.conversation_id,
+        request_id=request_id,
+        screening=screening,
+        pair_times=(received_at, datetime.now(tz=UTC)),
+        content=delivered,
+        stop_reason=stop_reason,
+    )
+    with contextlib.suppress(ClientGone):
+        yield Done(reply)
+
+
+def _first_reads(*, owner: str, ip: str, raw: str, conversation_id: str | None, request_id: str | None) -> FirstReads:
+    """Make the reads a message needs, all at once, while it is counted against its rate limits.
+
+    The reads: a stored answer to `request_id`, the conversation's history (none for a new one), and the
+    intent-cache lookup of `raw` (a follow-up's in the context of its stored user turns, so after its history).
+    Once every read has finished, a refusal by the rate limits is raised first, then whatever the reads raised.
+    """
+    stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
+    if conversation_id:
+        looked_up = concurrency.submit(_history_and_lookup, owner, conversation_id, raw)
+    else:
+        looked_up = concurrency.submit(lambda: ([], prompt_lookup(raw=raw)))
+    reads = [read for read in (stored, looked_up) if read is not None]
+    try:
+        chat_rate_limits_check(owner=owner, ip=ip)
+    finally:
+        concurrency.settle(reads)
+    if stored is not None and (replay := stored.result()):
+        return FirstReads(replay, [], None)
+    history, lookup = looked_up.result()
+    return FirstReads(None, history, lookup)
+
+
+def _history_and_lookup(owner: str, conversation_id: str, raw: str) -> tuple[list[MessageItem], PromptLookup]:
+    """Read the history, then look up the verdict on the message `raw` in the context of its stored user turns."""
+    # An even count keeps whole user/assistant pairs, so the history starts with a user turn.
+    limit = settings.HISTORY_MESSAGES - settings.HISTORY_MESSAGES % 2
+    with observability.stage("history_read"):
+        meta, messages = repositories.conversation_history(conversation_id, limit=limit)
+    selectors.conversation_owned(owner=owner, meta=meta)
+    return messages, prompt_lookup(raw=raw, context=[m.content for m in messages if m.role == "user"])
+
+
+def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
+    """Replay a stored answer: Accepted, one Delta with the whole reply, and Done; no model is called."""
+    observability.record(idempotent_replay=True)
+    yield Accepted(reply.conversation_id, reply.verdict_source)
+    yield Delta(reply.message.content)
+    yield Done(reply)
+
+
+def _history_turns(messages: list[MessageItem]) -> list[tuple[str, str]]:
+    """Return the history as (role, content) turns, whole pairs dropped oldest first past HISTORY_MAX_CHARS."""
+    turns = [(m.role, m.content) for m in messages]
+    total = sum(len(content) for _, content in turns)
+    while turns and total > settings.HISTORY_MAX_CHARS:
+        total -= sum(len(content) for _, content in turns[:2])
+        turns = turns[2:]
+    return turns
+
+
+def _screened_feed(
+    *, owner: str, lookup: PromptLookup, turns: list[tuple[str, str]]
+) -> tuple[ScreeningResult, ReplyFeed]:
+    """Screen the looked-up message, then start its answer; the chat model never sees a message that failed.
+
+    A passing model verdict is written to the intent cache while the answer starts; if that write fails, the
+    answer is discarded unread. With SCREENING_MODE=parallel a cache miss starts the answer while the
+    screening model runs, to hide its latency; its text stays unread until screening has passed, and is
+    discarded unread (never stored, sent or logged) otherwise. A cached verdict is used first, so a
+    known-malicious message never reaches the chat model in either mode. The system prompt (with the canary)
+    is built once: the feed hands it to the chat model and keeps it for the reply's output check.
+    """
+    system_prompt = chat_system_prompt(instructions=CHAT_SYSTEM_PROMPT)
+    speculative = None
+    if settings.SCREENING_MODE == "parallel" and lookup.cached is None:
+        speculative = ReplyFeed(turns, lookup.screened, system_prompt)
+    try:
+        screening = prompt_screen(lookup=lookup, owner=owner)
+    except Exception:
+        if speculative is not None:
+            speculative.discard()
+        raise
+    feed = speculative or ReplyFeed(turns, screening.screened, system_prompt)
+    if screening.source == "model":
+        try:
+            prompt_verdict_store(result=screening)
+        except Exception:
+            feed.discard()
+            raise
+    observability.record(chat_model=feed.model_id)
+    return screening, feed
+
+
+def _answer_streamed(
+    feed: ReplyFeed, *, accepted: Accepted, owner: str, deadline: float | None
+) -> Generator[ChatEvent, None, tuple[str, str]]:
+    """Yield `accepted`, then the answer's text as Deltas as it passes the output check; close the feed after.
+
+    Return the text delivered and its stop_reason. ClientGone thrown in ends it, stop_reason `stopped`: the
+    text delivered before it is kept (none when the client left before Accepted).
+    """
+    with feed:
+        try:
+            yield accepted
+        except ClientGone:
+            observability.record(stop_reason="stopped")
+            return "", "stopped"
+        gate = ReplyGate(system_prompt=feed.system_prompt, model_id=feed.model_id, owner=owner)
+        released = ReleasedText(feed, gate, deadline)
+        delivered, stop_reason = "", "stopped"
+        for piece in released:
+            try:
+                yield Delta(piece)
+            except ClientGone:
+                break
+            delivered += piece
+        else:
+            stop_reason = released.stop_reason
+    observability.record(stop_reason=stop_reason)
+    observability.add_usage("chat", feed.end.usage)
+    return delivered, stop_reason
+
+
+def _reply_store(
+    *,
+    owner: str,
+    conversation_id: str | None,
+    new_conversation_id: str,
+    request_id: str | None,
+    screening: ScreeningResult,
+    pair_times: tuple[datetime, datetime],
+    content: str,
+    stop_reason: str,
+) -> ChatReply:
+    """Store the message and its reply (with the request marker); return the stored reply, or an earlier one."""
+    received_at, replied_at = pair_times
+    user = _new_message("user", screening.screened, received_at)
+    assistant = _new_message("assistant", content, replied_at, stop_reason=stop_reason)
+    try:
+        with observability.stage("history_write"):
+            repositories.exchange_store(
+                owner=owner,
+                conversation_id=new_conversation_id,
+                title=None if conversation_id else conversation_title(screening.screened),
+                pair=(user, assistant),
+                request_id=request_id,
+                verdict_source=screening.source,
+                now=replied_at,
+            )
+    except repositories.RequestAlreadyStored:
+        answered = _stored_reply(owner, request_id or "")
+        if answered is None:
+            raise
+        observability.record(idempotent_replay=True)
+        return answered
+    except repositories.ConversationGone:
+        raise NotFound("The conversation was deleted.") from None
+    return ChatReply(new_conversation_id, assistant, screening.source)
+
+
+def conversation_title(text: str) -> str:
+    """Return a title from the first message: its first line, cut at a word near TITLE_CHARS."""
+    line = " ".join(text.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    cut = line[:TITLE_CHARS].rsplit(" ", 1)[0] or line[:TITLE_CHARS]
+    return cut.rstrip(".,;:") + "…"
+
+
+def _stored_reply(owner: str, request_id: str) -> ChatReply | None:
+    stored = repositories.request_get(owner, request_id)
+    if stored is None:
+        return None
+    stop_reason = stored.stop_reason or "end_turn"
+    message = Message(stored.message_id, "assistant", stored.content, stored.created_at, stop_reason)
+    return ChatReply(stored.conversation_id, message, stored.verdict_source)
+
+
+def _new_message(role: str, content: str, at: datetime, *, stop_reason: str | None = None) -> Message:
+    return Message(
+        id=str(uuid.uuid4()), role=role, content=content, created_at=at.isoformat(), stop_reason=stop_reason
+    )
