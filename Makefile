@@ -32,6 +32,7 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Runtime requirements + zappa only: Zappa zips the whole virtualenv, so no test tools may be in it.
 $(PACKAGE_VENV)/.installed-py3.13: requirements/base.txt requirements/package.txt
