@@ -19,6 +19,7 @@ from rest_framework import serializers
 from chatapp.chat.events import Accepted, ChatEvent, ClientGone, Delta
 from chatapp.chat.pipeline import conversation_reply_events
 from chatapp.fields import StrictCharField, StrictUUIDField
+from chatapp.parsers import json_document
 from chatapp.repositories import Message
 from chatapp.serializers import MessageSerializer
 from chatapp.tickets import socket_ticket_owner
@@ -53,7 +54,7 @@ class ClientSocket:
     def __init__(self, event: dict[str, Any]) -> None:
         context = event["requestContext"]
         self.connection_id = context["connectionId"]
-        self.source_ip = str((context.get("identity") or {}).get("sourceIp") or "")
+        self.source_ip = observability.event_client_ip(event)
         endpoint = f"https://{context['domainName']}/{context['stage']}"
         standard = os.environ.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
         self._client = connections_client(None if standard else endpoint)
@@ -86,16 +87,17 @@ def socket_disconnect(event: dict[str, Any]) -> dict[str, Any]:
 def socket_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Handle one client frame: a chat message answered as frames; anything unreadable gets `invalid_request`."""
     request_id = getattr(context, "aws_request_id", None) or event["requestContext"].get("requestId", "")
-    with observability.request_record(request_id=request_id, transport="websocket") as record:
+    client_ip = observability.event_client_ip(event)
+    with observability.request_record(request_id=request_id, transport="websocket", client_ip=client_ip) as record:
         try:
             connection = ClientSocket(event)
         except Exception as exc:  # no way to answer the client: log it, and tell API Gateway the invocation failed
             observability.record_error(_application_error(exc))
             record["status"] = 500
             return {"statusCode": 500}
-        frame = _parse(event.get("body"))
-        chat_request_id = frame.get("request_id") if isinstance(frame.get("request_id"), str) else None
+        frame: dict[str, Any] = {}
         try:
+            frame = _parse(event.get("body"))
             _chat(connection, frame, deadline=_deadline(context))
             record["status"] = 200
         except ConnectionLost:
@@ -103,6 +105,7 @@ def socket_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - every failure becomes an error frame, never a traceback
             error = _application_error(exc)
             record["status"] = error.status_code
+            chat_request_id = frame.get("request_id") if isinstance(frame.get("request_id"), str) else None
             _send_error(connection, chat_request_id, error)
         finally:
             record["frames_sent"] = connection.frames_sent
@@ -196,11 +199,8 @@ def _application_error(exc: Exception) -> ApplicationError:
 
 
 def _parse(body: Any) -> dict[str, Any]:
-    """Return the frame as an object; a frame that is not a JSON object yields {} (invalid_request follows)."""
-    try:
-        frame = json.loads(body) if isinstance(body, str | bytes) else None
-    except ValueError:
-        frame = None
+    """Return the frame as an object, read by the HTTP API's JSON rules (InvalidRequest); any other value is {}."""
+    frame = json_document(body) if isinstance(body, str | bytes) else None
     return frame if isinstance(frame, dict) else {}
 
 
