@@ -10,7 +10,7 @@ stop_reason `stopped` (nothing when none was).
 
 import contextlib
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -53,13 +53,18 @@ def conversation_reply_events(
     conversation_id: str | None,
     request_id: str | None,
     deadline: float | None = None,
+    admission: Callable[[], None] | None = None,
 ) -> Iterator[ChatEvent]:
     """Screen `raw` (the message as received), stream its answer, store the pair; yield Accepted, Deltas, Done.
 
     An answered `request_id` replays Accepted, one Delta with the stored reply, and Done, with no model call.
     At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason `time_limit`.
+    `admission` is the transport's own check on the caller (the socket's: does its ticket's session live?),
+    made with the first reads; what it raises is raised before any model call.
     """
-    reads = _first_reads(owner=owner, ip=ip, raw=raw, conversation_id=conversation_id, request_id=request_id)
+    reads = _first_reads(
+        owner=owner, ip=ip, raw=raw, conversation_id=conversation_id, request_id=request_id, admission=admission
+    )
     if reads.replay is not None:
         yield from _replayed(reads.replay)
         return
@@ -84,23 +89,35 @@ def conversation_reply_events(
         yield Done(reply)
 
 
-def _first_reads(*, owner: str, ip: str, raw: str, conversation_id: str | None, request_id: str | None) -> FirstReads:
+def _first_reads(
+    *,
+    owner: str,
+    ip: str,
+    raw: str,
+    conversation_id: str | None,
+    request_id: str | None,
+    admission: Callable[[], None] | None = None,
+) -> FirstReads:
     """Make the reads a message needs, all at once, while it is counted against its rate limits.
 
     The reads: a stored answer to `request_id`, the conversation's history (none for a new one), and the
-    intent-cache lookup of `raw` (a follow-up's in the context of its stored user turns, so after its history).
-    Once every read has finished, a refusal by the rate limits is raised first, then whatever the reads raised.
+    intent-cache lookup of `raw` (a follow-up's in the context of its stored user turns, so after its history);
+    and the `admission` check, if any. Once every read has finished, a refusal by the rate limits is raised
+    first, then what the admission check raised, then whatever the reads raised.
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
     if conversation_id:
         looked_up = concurrency.submit(_history_and_lookup, owner, conversation_id, raw)
     else:
         looked_up = concurrency.submit(lambda: ([], prompt_lookup(raw=raw)))
-    reads = [read for read in (stored, looked_up) if read is not None]
+    admitted = concurrency.submit(admission) if admission is not None else None
+    reads = [read for read in (stored, looked_up, admitted) if read is not None]
     try:
         chat_rate_limits_check(owner=owner, ip=ip)
     finally:
         concurrency.settle(reads)
+    if admitted is not None:
+        admitted.result()
     if stored is not None and (replay := stored.result()):
         return FirstReads(replay, [], None)
     history, lookup = looked_up.result()

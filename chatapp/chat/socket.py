@@ -5,6 +5,7 @@ frames to the connection through the Management API, for as long as the reply ta
 29 s). See DESIGN.md "Streaming chat over WebSocket (v1)" for the frames.
 """
 
+import functools
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.parsers import json_document
 from chatapp.repositories import Message
 from chatapp.serializers import MessageSerializer
-from chatapp.tickets import socket_ticket_owner
+from chatapp.tickets import socket_ticket_holder, socket_ticket_session_check
 from core import observability
 from core.aws import chat_request_worst_case, connections_client
 from core.exceptions import ApplicationError, InvalidRequest, as_application_error
@@ -117,7 +118,8 @@ def _chat(connection: ClientSocket, frame: dict[str, Any], *, deadline: float | 
     if not serializer.is_valid():
         raise InvalidRequest("Some fields are not valid.", fields=serializer.errors)
     data = serializer.validated_data
-    owner = socket_ticket_owner(ticket=data["ticket"])
+    holder = socket_ticket_holder(ticket=data["ticket"])
+    owner = holder.owner
     observability.record(owner=observability.owner_hash(owner), chat_request_id=data["request_id"])
     if settings.LOG_MESSAGE_CONTENT:
         observability.record(message_text=data["message"])
@@ -129,6 +131,8 @@ def _chat(connection: ClientSocket, frame: dict[str, Any], *, deadline: float | 
         conversation_id=str(conversation_id) if conversation_id else None,
         request_id=data["request_id"],
         deadline=deadline,
+        # Whether the ticket's session still lives is read with the pipeline's first reads, not before them.
+        admission=functools.partial(socket_ticket_session_check, holder=holder),
     )
     _deliver(connection, events, data["request_id"])
 

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from chatapp.chat.socket import socket_message
 from chatapp.parsers import MAX_JSON_DEPTH
-from chatapp.sockets import socket_message
 from fakes.connections import websocket_event
 from tests.support import request_log_records
 
