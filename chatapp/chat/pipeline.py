@@ -72,7 +72,10 @@ def conversation_reply_events(
     received_at = datetime.now(tz=UTC)
     screening, feed = _screened_feed(owner=owner, lookup=reads.lookup, turns=_history_turns(reads.history))
     accepted = Accepted(conversation_id or str(uuid.uuid4()), screening.source)
-    delivered, stop_reason = yield from _answer_streamed(feed, accepted=accepted, owner=owner, deadline=deadline)
+    earlier = [m.content for m in reads.history if m.role == "assistant"]
+    delivered, stop_reason = yield from _answer_streamed(
+        feed, accepted=accepted, owner=owner, deadline=deadline, earlier=earlier
+    )
     if not delivered:
         return  # stopped before any text reached the client: nothing to store
     reply = _reply_store(
@@ -186,9 +189,11 @@ def _screened_feed(
 
 
 def _answer_streamed(
-    feed: ReplyFeed, *, accepted: Accepted, owner: str, deadline: float | None
+    feed: ReplyFeed, *, accepted: Accepted, owner: str, deadline: float | None, earlier: list[str]
 ) -> Generator[ChatEvent, None, tuple[str, str]]:
     """Yield `accepted`, then the answer's text as Deltas as it passes the output check; close the feed after.
+
+    The output check judges the answer after `earlier`, the conversation's stored replies (oldest first).
 
     Return the text delivered and its stop_reason. ClientGone thrown in ends it, stop_reason `stopped`: the
     text delivered before it is kept (none when the client left before Accepted).
@@ -199,7 +204,7 @@ def _answer_streamed(
         except ClientGone:
             observability.record(stop_reason="stopped")
             return "", "stopped"
-        gate = ReplyGate(system_prompt=feed.system_prompt, model_id=feed.model_id, owner=owner)
+        gate = ReplyGate(system_prompt=feed.system_prompt, model_id=feed.model_id, owner=owner, earlier=earlier)
         released = ReleasedText(feed, gate, deadline)
         delivered, stop_reason = "", "stopped"
         for piece in released:
