@@ -14,9 +14,10 @@ def system_prompt() -> str:
     return chat_system_prompt(instructions=CHAT_SYSTEM_PROMPT)
 
 
-def stream_through_gate(reply: str, piece_chars: int = 4) -> tuple[str, bool]:
-    """Feed `reply` in pieces, releasing after each; return the text released and whether it was withheld."""
-    gate = ReplyGate(system_prompt=system_prompt(), model_id="chat", owner="session:gate")
+def stream_through_gate(reply: str, piece_chars: int = 4, earlier: tuple[str, ...] = ()) -> tuple[str, bool]:
+    """Feed `reply` (after the `earlier` replies) in pieces, releasing after each; return the text released and
+    whether it was withheld."""
+    gate = ReplyGate(system_prompt=system_prompt(), model_id="chat", owner="session:gate", earlier=earlier)
     released = ""
     try:
         for piece in re.findall(".{1,%d}" % piece_chars, reply, re.S):

@@ -5,27 +5,12 @@ import re
 import pytest
 
 from chatapp.clients import CHAT_SYSTEM_PROMPT
-from security.exceptions import ReplyWithheld
-from security.services.output import ReplyGate, canary_token, chat_system_prompt
+from security.services.output import canary_token
+from tests.security.test_reply_gate import stream_through_gate, system_prompt
 
 
-def system_prompt() -> str:
-    return chat_system_prompt(instructions=CHAT_SYSTEM_PROMPT)
-
-
-def gated(reply: str, *, earlier: tuple[str, ...] = (), piece_chars: int = 4) -> tuple[str, bool]:
-    """Feed `reply` in pieces, releasing after each; return the text released and whether it was withheld."""
-    context = {"earlier": earlier} if earlier else {}
-    gate = ReplyGate(system_prompt=system_prompt(), model_id="chat", owner="session:gate", **context)
-    released = ""
-    try:
-        for piece in re.findall(".{1,%d}" % piece_chars, reply, re.S):
-            gate.add(piece)
-            released += gate.release()
-        released += gate.release(final=True)
-    except ReplyWithheld:
-        return released, True
-    return released, False
+def gated(reply: str, *, earlier: tuple[str, ...] = ()) -> tuple[str, bool]:
+    return stream_through_gate(reply, earlier=earlier)
 
 
 def secret_digits() -> str:
