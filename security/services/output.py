@@ -84,16 +84,23 @@ class ReplyGate:
         """Check the reply so far and return the text that may now be sent; `final` releases the rest it may."""
         leak = self._scan.leak
         _verdict_apply(leak, reply=self.text if leak else "", model_id=self._model_id, owner=self._owner)
-        end = self._scan.held_from()
-        if final:
-            end = self._scan.canary_started_from() or self._scan.length
-            if end < self._scan.length:
-                observability.record(output_tail_dropped=self._scan.length - max(end, self.released))
+        end = self._final_end() if final else self._scan.held_from()
         cut = max(0, end - self.released)
         released, self._pending = self._pending[:cut], self._pending[cut:]
         self._released.append(released)
         self.released += len(released)
         return released
+
+    def _final_end(self) -> int:
+        """Return where the reply may end: before a tail that starts the canary (withheld when that is all of it)."""
+        started = self._scan.canary_started_from()
+        if started is None:
+            return self._scan.length
+        if not self.text[:started].strip():
+            leak = "the reply is the start of the system prompt's canary"
+            _verdict_apply(leak, reply=self.text, model_id=self._model_id, owner=self._owner)
+        observability.record(output_tail_dropped=self._scan.length - max(started, self.released))
+        return started
 
 
 def _verdict_apply(leak: str | None, *, reply: str, model_id: str, owner: str) -> None:

@@ -46,6 +46,12 @@ def test_the_start_of_the_canary_held_back_at_the_end_is_never_released():
 
 
 @pytest.mark.django_db
+def test_a_reply_that_is_only_the_start_of_the_canary_is_withheld():
+    released, withheld = gated(canary_token()[: len("canary-") + 5])
+    assert withheld and released == ""
+
+
+@pytest.mark.django_db
 def test_a_canary_split_over_a_cut_reply_and_its_continuation_is_withheld():
     cut = len(canary_token()) // 2
     first = f"Here is what you asked for, {canary_token()[:cut]}"
