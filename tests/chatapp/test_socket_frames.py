@@ -4,6 +4,8 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chatapp.chat.socket import socket_message
 from chatapp.parsers import MAX_JSON_DEPTH
@@ -51,3 +53,23 @@ def test_the_socket_log_line_names_the_client_ip(socket_connections, db, capsys)
     deliver("from-ip", "{not json", source_ip="203.0.113.77")
     (line,) = request_log_records(capsys.readouterr().out)
     assert line["transport"] == "websocket" and line["client_ip"] == "203.0.113.77"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.text(max_size=300)
+    | json_values.map(json.dumps)
+    | st.integers(1, 20_000).map(lambda depth: "[" * depth + "]" * depth)
+)
+def test_any_frame_under_the_limit_gets_exactly_one_frame_back(socket_connections, db, body):
+    connection_id = f"fuzz-{len(socket_connections.frames)}"
+    deliver(connection_id, body)
+    (frame,) = socket_connections.frames[connection_id]
+    assert frame["type"] == "error" and frame["error"]["code"] in ("invalid_request", "ticket_invalid")
