@@ -58,7 +58,8 @@ def ticket(world: World) -> str:
     """Issue a ticket in a child with the world's settings (tickets live in its DynamoDB)."""
     code = (
         "import django; django.setup(); from chatapp.tickets import socket_ticket_issue; "
-        "print(socket_ticket_issue(owner='session:bench-streaming'))"
+        "from security.sessions import SessionStore; session = SessionStore(); session.create(); "
+        "print(socket_ticket_issue(owner='session:bench-streaming', session_key=session.session_key))"
     )
     run = subprocess.run([PYTHON, "-c", code], env=world.env, cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603
     return run.stdout.strip().splitlines()[-1]

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatapp import selectors, services
-from chatapp.authentication import existing_owner, request_owner
+from chatapp.authentication import existing_owner, request_owner, request_session_key
 from chatapp.chat.http import conversation_reply
 from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -48,7 +48,8 @@ class SessionApi(APIView):
         owner = request_owner(request)
         websocket = None
         if settings.WEBSOCKET_URL:
-            websocket = {"url": settings.WEBSOCKET_URL, "ticket": socket_ticket_issue(owner=owner)}
+            ticket = socket_ticket_issue(owner=owner, session_key=request_session_key(request))
+            websocket = {"url": settings.WEBSOCKET_URL, "ticket": ticket}
         data = {"csrf_token": get_token(request), "offline": llm_backend() == "offline", "websocket": websocket}
         return Response(self.OutputSerializer(data).data)
 

@@ -63,3 +63,10 @@ def existing_owner(request: HttpRequest) -> str | None:
     session = request.session
     session.keys()  # loads it (once a request): a cookie naming no live session loses its key
     return f"session:{session.session_key}" if session.session_key else None
+
+
+def request_session_key(request: HttpRequest) -> str:
+    """Return the key of the request's session, storing the session first if it has none yet."""
+    if request.session.session_key is None:
+        request.session.save()
+    return str(request.session.session_key)

@@ -27,19 +27,27 @@ class BoundedJSONParser(JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:  # RequestBodyLimitMiddleware refuses declared lengths; this bounds anything else
             raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _invalid(f"it is not UTF-8 (byte {exc.start})") from exc
-        try:
-            data = json.loads(text, object_pairs_hook=_object_without_repeated_keys, parse_constant=_no_constant)
-        except RecursionError as exc:
-            raise _invalid(f"it nests deeper than {MAX_JSON_DEPTH} levels") from exc
-        except ValueError as exc:  # JSONDecodeError, and the 4,300-digit limit on integers
-            raise _invalid(str(exc)) from exc
-        if _nests_deeper_than(data, MAX_JSON_DEPTH):
-            raise _invalid(f"it nests deeper than {MAX_JSON_DEPTH} levels")
-        return data
+        return json_document(body)
+
+
+def json_document(body: str | bytes) -> Any:
+    """Return the JSON value in `body` (UTF-8 bytes, or text); raise InvalidRequest for anything but plain JSON.
+
+    The HTTP parser's rules, shared with the socket's frames: see BoundedJSONParser.
+    """
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError as exc:
+        raise _invalid(f"it is not UTF-8 (byte {exc.start})") from exc
+    try:
+        data = json.loads(text, object_pairs_hook=_object_without_repeated_keys, parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise _invalid(f"it nests deeper than {MAX_JSON_DEPTH} levels") from exc
+    except ValueError as exc:  # JSONDecodeError, and the 4,300-digit limit on integers
+        raise _invalid(str(exc)) from exc
+    if _nests_deeper_than(data, MAX_JSON_DEPTH):
+        raise _invalid(f"it nests deeper than {MAX_JSON_DEPTH} levels")
+    return data
 
 
 def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

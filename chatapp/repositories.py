@@ -88,21 +88,27 @@ class TicketItem(ConversationItem, discriminator="ticket"):
     """A WebSocket ticket: a random id standing for its owner, so the ticket never carries the session key."""
 
     ticket_owner = UnicodeAttribute()
+    # The session that asked for it: the ticket works only while that session lives (none: issued before that).
+    ticket_session = UnicodeAttribute(null=True)
 
 
-def ticket_put(ticket_id: str, *, owner: str, expires_at: datetime) -> None:
-    """Store a ticket id for `owner` until `expires_at` (the table's TTL deletes it later)."""
-    TicketItem(f"ticket#{ticket_id}", "ticket", ticket_owner=owner, expires_at=expires_at).save()
+def ticket_put(ticket_id: str, *, owner: str, session_key: str, expires_at: datetime) -> None:
+    """Store (or renew) a ticket id for `owner` and its session until `expires_at` (then the TTL deletes it)."""
+    TicketItem(
+        f"ticket#{ticket_id}", "ticket", ticket_owner=owner, ticket_session=session_key, expires_at=expires_at
+    ).save()
 
 
-def ticket_owner(ticket_id: str) -> str | None:
-    """Return the owner a live ticket id stands for, or None."""
+def ticket_holder(ticket_id: str) -> tuple[str, str] | None:
+    """Return the owner and session key a live ticket id stands for, or None."""
     try:
         item = ConversationItem.get(f"ticket#{ticket_id}", "ticket", consistent_read=True)
     except DoesNotExist:
         return None
     live = item.expires_at is not None and item.expires_at > datetime.now(tz=UTC)
-    return item.ticket_owner if isinstance(item, TicketItem) and live else None
+    if not (isinstance(item, TicketItem) and live and item.ticket_session):
+        return None
+    return item.ticket_owner, item.ticket_session
 
 
 def conversation_pk(conversation_id: str) -> str:

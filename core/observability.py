@@ -118,12 +118,16 @@ def client_ip(request: Any) -> str:
     requestContext (`http.sourceIp` for HTTP APIs, `identity.sourceIp` for REST APIs) comes from API Gateway.
     """
     event = request.META.get("lambda.event")
-    if isinstance(event, dict):
-        context = event.get("requestContext") or {}
-        source_ip = (context.get("http") or {}).get("sourceIp") or (context.get("identity") or {}).get("sourceIp")
-        if source_ip:
-            return str(source_ip)
-    return str(request.META.get("REMOTE_ADDR", ""))
+    return event_client_ip(event) or str(request.META.get("REMOTE_ADDR", ""))
+
+
+def event_client_ip(event: Any) -> str:
+    """Return the caller's IP that API Gateway put in a Lambda event (HTTP, REST or WebSocket API), or ""."""
+    if not isinstance(event, dict):
+        return ""
+    context = event.get("requestContext") or {}
+    source_ip = (context.get("http") or {}).get("sourceIp") or (context.get("identity") or {}).get("sourceIp")
+    return str(source_ip or "")
 
 
 def request_id(request: Any) -> str:

@@ -4,7 +4,8 @@ One text throughout: a message as received (`raw`) becomes `screened_text(raw)` 
 characters removed, trimmed), which is what the screening model judges, what the chat model reads, what
 history stores and what a verdict is keyed on. A verdict is never reused for any other text: no case folding
 or whitespace collapsing, since a case-sensitive payload (base64, say) must not inherit the verdict on its
-lower-case form. (`normalise` folds case and spacing, but only for the output check, on replies.)
+lower-case form. (`normalise` folds case and spacing: the old pin keys were made with it, see migration 0003;
+the output check compares letters alone, see security.leaks.)
 
 The policy version changes whenever the screening prompt, the key scheme or the model changes, so cached
 model verdicts from an older policy are never reused. Moderator pins are keyed without the version (see
@@ -81,7 +82,7 @@ def screened_text(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Return `text` cleaned, casefolded and whitespace collapsed (a fixed point), for the output check only.
+    """Return `text` cleaned, casefolded and whitespace collapsed (a fixed point): how old pin keys were made.
 
     Never a cache key: verdicts are about the exact screened text (see the module docstring).
     """
@@ -148,39 +149,3 @@ def pin_key(text: str, *, context: str = "") -> str:
         return f"{PIN_PREFIX}{text_hash(text)}"
     pair = json.dumps([context, text], ensure_ascii=False)
     return f"{CONTEXT_PIN_PREFIX}{hashlib.sha256(pair.encode()).hexdigest()}"
-
-
-# A reply that repeats this much of the system prompt word for word is leaking it, not paraphrasing.
-LEAK_RUN_CHARS = 60
-
-
-def reply_leak(reply: str, *, system_prompt: str, canary: str) -> str | None:
-    """Return why `reply` leaks the system prompt (its canary, or a long verbatim run of it), or None.
-
-    Both texts are compared normalised, so case, spacing and invisible characters do not hide a copy.
-    """
-    seen = normalise(reply)
-    if normalise(canary) in seen:
-        return "the reply contains the system prompt's canary"
-    prompt = normalise(system_prompt)
-    for start in range(len(prompt) - LEAK_RUN_CHARS + 1):
-        if prompt[start : start + LEAK_RUN_CHARS] in seen:
-            return f"the reply repeats {LEAK_RUN_CHARS}+ characters of the system prompt verbatim"
-    return None
-
-
-def releasable_end(reply: str, *, start: int, system_prompt: str, canary: str) -> int:
-    """Return how much of `reply` can be sent now: all of it but a tail (from `start` on) that could begin a leak.
-
-    `reply` as a whole passes `reply_leak`. What is held back is the longest tail whose normalised form occurs in
-    the system prompt (the canary is part of it): only such a tail can grow into the canary or a LEAK_RUN_CHARS
-    run as more text arrives. Ordinary text rarely ends in more than a few characters that the prompt contains.
-    """
-    prompt = normalise(system_prompt)
-    if normalise(canary) not in prompt:
-        prompt += "\n" + normalise(canary)
-    for cut in range(start, len(reply)):
-        tail = normalise(reply[cut:])
-        if tail and tail in prompt:
-            return cut
-    return len(reply)

@@ -3,6 +3,7 @@ JSON log lines a request prints (CloudWatch's view)."""
 
 import json
 from collections.abc import Iterable
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,10 @@ def log_records(output: str | Iterable[str]) -> list[dict[str, Any]]:
 def request_log_records(output: str | Iterable[str]) -> list[dict[str, Any]]:
     """Return the `chat_request` log lines in `output`, parsed, in the order printed: one per chat request."""
     return [record for record in log_records(output) if record.get("event") == "chat_request"]
+
+
+def live_session_key() -> str:
+    """Return the key of a new stored session: a streaming ticket works only while the session it names lives."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session.create()
+    return str(session.session_key)

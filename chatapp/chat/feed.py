@@ -120,7 +120,7 @@ class ReleasedText:
                 self._gate.add(piece)  # type: ignore[arg-type]
             now = time.monotonic()
             if last_frame is None or now - last_frame >= interval:
-                checked = len(self._gate.text)
+                checked = self._gate.length
                 if released := self._gate.release():
                     last_frame = now
                     observability.record_first_text()
@@ -129,7 +129,7 @@ class ReleasedText:
     def _wait(self, last_frame: float | None, checked: int, interval: float) -> float | None:
         """Return how long to wait for the model: until the deadline, or the next frame when held text waits."""
         wake_at = [self._deadline] if self._deadline is not None else []
-        if last_frame is not None and len(self._gate.text) > checked:
+        if last_frame is not None and self._gate.length > checked:
             wake_at.append(last_frame + interval)
         return max(0.0, min(wake_at) - time.monotonic()) if wake_at else None
 

@@ -10,7 +10,7 @@ stop_reason `stopped` (nothing when none was).
 
 import contextlib
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -53,13 +53,18 @@ def conversation_reply_events(
     conversation_id: str | None,
     request_id: str | None,
     deadline: float | None = None,
+    admission: Callable[[], None] | None = None,
 ) -> Iterator[ChatEvent]:
     """Screen `raw` (the message as received), stream its answer, store the pair; yield Accepted, Deltas, Done.
 
     An answered `request_id` replays Accepted, one Delta with the stored reply, and Done, with no model call.
     At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason `time_limit`.
+    `admission` is the transport's own check on the caller (the socket's: does its ticket's session live?),
+    made with the first reads; what it raises is raised before any model call.
     """
-    reads = _first_reads(owner=owner, ip=ip, raw=raw, conversation_id=conversation_id, request_id=request_id)
+    reads = _first_reads(
+        owner=owner, ip=ip, raw=raw, conversation_id=conversation_id, request_id=request_id, admission=admission
+    )
     if reads.replay is not None:
         yield from _replayed(reads.replay)
         return
@@ -67,7 +72,10 @@ def conversation_reply_events(
     received_at = datetime.now(tz=UTC)
     screening, feed = _screened_feed(owner=owner, lookup=reads.lookup, turns=_history_turns(reads.history))
     accepted = Accepted(conversation_id or str(uuid.uuid4()), screening.source)
-    delivered, stop_reason = yield from _answer_streamed(feed, accepted=accepted, owner=owner, deadline=deadline)
+    earlier = [m.content for m in reads.history if m.role == "assistant"]
+    delivered, stop_reason = yield from _answer_streamed(
+        feed, accepted=accepted, owner=owner, deadline=deadline, earlier=earlier
+    )
     if not delivered:
         return  # stopped before any text reached the client: nothing to store
     reply = _reply_store(
@@ -84,23 +92,35 @@ def conversation_reply_events(
         yield Done(reply)
 
 
-def _first_reads(*, owner: str, ip: str, raw: str, conversation_id: str | None, request_id: str | None) -> FirstReads:
+def _first_reads(
+    *,
+    owner: str,
+    ip: str,
+    raw: str,
+    conversation_id: str | None,
+    request_id: str | None,
+    admission: Callable[[], None] | None = None,
+) -> FirstReads:
     """Make the reads a message needs, all at once, while it is counted against its rate limits.
 
     The reads: a stored answer to `request_id`, the conversation's history (none for a new one), and the
-    intent-cache lookup of `raw` (a follow-up's in the context of its stored user turns, so after its history).
-    Once every read has finished, a refusal by the rate limits is raised first, then whatever the reads raised.
+    intent-cache lookup of `raw` (a follow-up's in the context of its stored user turns, so after its history);
+    and the `admission` check, if any. Once every read has finished, a refusal by the rate limits is raised
+    first, then what the admission check raised, then whatever the reads raised.
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
     if conversation_id:
         looked_up = concurrency.submit(_history_and_lookup, owner, conversation_id, raw)
     else:
         looked_up = concurrency.submit(lambda: ([], prompt_lookup(raw=raw)))
-    reads = [read for read in (stored, looked_up) if read is not None]
+    admitted = concurrency.submit(admission) if admission is not None else None
+    reads = [read for read in (stored, looked_up, admitted) if read is not None]
     try:
         chat_rate_limits_check(owner=owner, ip=ip)
     finally:
         concurrency.settle(reads)
+    if admitted is not None:
+        admitted.result()
     if stored is not None and (replay := stored.result()):
         return FirstReads(replay, [], None)
     history, lookup = looked_up.result()
@@ -169,9 +189,11 @@ def _screened_feed(
 
 
 def _answer_streamed(
-    feed: ReplyFeed, *, accepted: Accepted, owner: str, deadline: float | None
+    feed: ReplyFeed, *, accepted: Accepted, owner: str, deadline: float | None, earlier: list[str]
 ) -> Generator[ChatEvent, None, tuple[str, str]]:
     """Yield `accepted`, then the answer's text as Deltas as it passes the output check; close the feed after.
+
+    The output check judges the answer after `earlier`, the conversation's stored replies (oldest first).
 
     Return the text delivered and its stop_reason. ClientGone thrown in ends it, stop_reason `stopped`: the
     text delivered before it is kept (none when the client left before Accepted).
@@ -182,7 +204,7 @@ def _answer_streamed(
         except ClientGone:
             observability.record(stop_reason="stopped")
             return "", "stopped"
-        gate = ReplyGate(system_prompt=feed.system_prompt, model_id=feed.model_id, owner=owner)
+        gate = ReplyGate(system_prompt=feed.system_prompt, model_id=feed.model_id, owner=owner, earlier=earlier)
         released = ReleasedText(feed, gate, deadline)
         delivered, stop_reason = "", "stopped"
         for piece in released:

@@ -5,6 +5,7 @@ frames to the connection through the Management API, for as long as the reply ta
 29 s). See DESIGN.md "Streaming chat over WebSocket (v1)" for the frames.
 """
 
+import functools
 import json
 import logging
 import os
@@ -19,9 +20,10 @@ from rest_framework import serializers
 from chatapp.chat.events import Accepted, ChatEvent, ClientGone, Delta
 from chatapp.chat.pipeline import conversation_reply_events
 from chatapp.fields import StrictCharField, StrictUUIDField
+from chatapp.parsers import json_document
 from chatapp.repositories import Message
 from chatapp.serializers import MessageSerializer
-from chatapp.tickets import socket_ticket_owner
+from chatapp.tickets import socket_ticket_holder, socket_ticket_session_check
 from core import observability
 from core.aws import chat_request_worst_case, connections_client
 from core.exceptions import ApplicationError, InvalidRequest, as_application_error
@@ -53,7 +55,7 @@ class ClientSocket:
     def __init__(self, event: dict[str, Any]) -> None:
         context = event["requestContext"]
         self.connection_id = context["connectionId"]
-        self.source_ip = str((context.get("identity") or {}).get("sourceIp") or "")
+        self.source_ip = observability.event_client_ip(event)
         endpoint = f"https://{context['domainName']}/{context['stage']}"
         standard = os.environ.get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
         self._client = connections_client(None if standard else endpoint)
@@ -86,16 +88,17 @@ def socket_disconnect(event: dict[str, Any]) -> dict[str, Any]:
 def socket_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Handle one client frame: a chat message answered as frames; anything unreadable gets `invalid_request`."""
     request_id = getattr(context, "aws_request_id", None) or event["requestContext"].get("requestId", "")
-    with observability.request_record(request_id=request_id, transport="websocket") as record:
+    client_ip = observability.event_client_ip(event)
+    with observability.request_record(request_id=request_id, transport="websocket", client_ip=client_ip) as record:
         try:
             connection = ClientSocket(event)
         except Exception as exc:  # no way to answer the client: log it, and tell API Gateway the invocation failed
             observability.record_error(_application_error(exc))
             record["status"] = 500
             return {"statusCode": 500}
-        frame = _parse(event.get("body"))
-        chat_request_id = frame.get("request_id") if isinstance(frame.get("request_id"), str) else None
+        frame: dict[str, Any] = {}
         try:
+            frame = _parse(event.get("body"))
             _chat(connection, frame, deadline=_deadline(context))
             record["status"] = 200
         except ConnectionLost:
@@ -103,6 +106,7 @@ def socket_message(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - every failure becomes an error frame, never a traceback
             error = _application_error(exc)
             record["status"] = error.status_code
+            chat_request_id = frame.get("request_id") if isinstance(frame.get("request_id"), str) else None
             _send_error(connection, chat_request_id, error)
         finally:
             record["frames_sent"] = connection.frames_sent
@@ -114,7 +118,8 @@ def _chat(connection: ClientSocket, frame: dict[str, Any], *, deadline: float | 
     if not serializer.is_valid():
         raise InvalidRequest("Some fields are not valid.", fields=serializer.errors)
     data = serializer.validated_data
-    owner = socket_ticket_owner(ticket=data["ticket"])
+    holder = socket_ticket_holder(ticket=data["ticket"])
+    owner = holder.owner
     observability.record(owner=observability.owner_hash(owner), chat_request_id=data["request_id"])
     if settings.LOG_MESSAGE_CONTENT:
         observability.record(message_text=data["message"])
@@ -126,6 +131,8 @@ def _chat(connection: ClientSocket, frame: dict[str, Any], *, deadline: float | 
         conversation_id=str(conversation_id) if conversation_id else None,
         request_id=data["request_id"],
         deadline=deadline,
+        # Whether the ticket's session still lives is read with the pipeline's first reads, not before them.
+        admission=functools.partial(socket_ticket_session_check, holder=holder),
     )
     _deliver(connection, events, data["request_id"])
 
@@ -196,11 +203,8 @@ def _application_error(exc: Exception) -> ApplicationError:
 
 
 def _parse(body: Any) -> dict[str, Any]:
-    """Return the frame as an object; a frame that is not a JSON object yields {} (invalid_request follows)."""
-    try:
-        frame = json.loads(body) if isinstance(body, str | bytes) else None
-    except ValueError:
-        frame = None
+    """Return the frame as an object, read by the HTTP API's JSON rules (InvalidRequest); any other value is {}."""
+    frame = json_document(body) if isinstance(body, str | bytes) else None
     return frame if isinstance(frame, dict) else {}
 
 

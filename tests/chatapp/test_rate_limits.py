@@ -160,10 +160,12 @@ def test_posts_and_socket_messages_spend_one_allowance(bedrock, socket_connectio
     settings.CHAT_RATE_LIMIT = "2/min"
     settings.CHAT_IP_RATE_LIMIT = "4/min"
     api = ApiClient()
-    owner = f"session:{api.http.cookies['sessionid'].value}"
+    session_key = api.http.cookies["sessionid"].value
+    owner = f"session:{session_key}"
 
     def socket_chat(connection_id: str, source_ip: str) -> dict:
-        frame = {"action": "chat", "ticket": socket_ticket_issue(owner=owner), "message": "hi", "request_id": "r"}
+        ticket = socket_ticket_issue(owner=owner, session_key=session_key)
+        frame = {"action": "chat", "ticket": ticket, "message": "hi", "request_id": "r"}
         event = websocket_event("MESSAGE", connection_id=connection_id, body=json.dumps(frame), source_ip=source_ip)
         socket_message(event, SimpleNamespace(aws_request_id=connection_id))
         return socket_connections.frames[connection_id][-1]

@@ -39,6 +39,7 @@ def rehearsal_settings(tmp_path) -> Path:
         "apigateway_version": "v1",
         "touch": False,
         "attach_policy": "deploy/iam/dev.json",
+        "role_name": f"chatapp-{STAGE}-ZappaLambdaExecutionRole",
     }
     path = tmp_path / "zappa_settings.json"
     path.write_text(json.dumps(settings))

@@ -6,6 +6,7 @@ includes a reply streamed over the WebSocket, whose frames go through the Manage
 """
 
 import fnmatch
+import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,9 +278,64 @@ def test_lambda_timeout_fits_the_longest_streamed_reply():
         assert longest <= stage_setting(stage, "timeout_seconds") <= 15 * 60, longest
 
 
-def test_zappa_manages_the_role_with_this_policy_instead_of_its_default():
+def test_zappa_never_writes_the_role_of_a_websocket_stage():
+    """With manage_roles true, Zappa would add ManageConnections on every API of the account to the role."""
     for stage in STAGES:
-        assert stage_setting(stage, "manage_roles") is True
+        assert stage_setting(stage, "websocket_handler_module")
+        assert stage_setting(stage, "manage_roles") is False, stage
+        assert (
+            stage_setting(stage, "role_name")
+            == f"{stage_setting(stage, 'project_name')}-{stage}-ZappaLambdaExecutionRole"
+        )
         assert Path(PROJECT / stage_setting(stage, "attach_policy")).is_file()
     assert stage_setting("production", "debug") is False
     assert stage_setting("production", "log_level") in ("INFO", "WARNING", "ERROR")
+
+
+def lambda_role_script():
+    spec = importlib.util.spec_from_file_location("lambda_role", PROJECT / "scripts/lambda_role.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_role_lets_the_function_post_only_to_its_stages_websocket_api(chat_flow_calls, stage):
+    policy = lambda_role_script().role_policy(stage_policy(stage), stage=stage, websocket_api_id=WS_API_ID)
+    prefix = stage_setting(stage, "environment_variables")["DYNAMODB_TABLE_PREFIX"]
+    needed = set().union(*(authorisations(s, o, p, prefix, stage) for s, o, p in chat_flow_calls))
+    assert sorted(pair for pair in needed if not allows(policy, *pair)) == []
+    posts = [resource for action, resource in needed if action == "execute-api:ManageConnections"]
+    assert posts
+    for post in posts:
+        assert not allows(policy, "execute-api:ManageConnections", post.replace(f":{WS_API_ID}/", ":otherapi42/"))
+        assert not allows(policy, "execute-api:ManageConnections", post.replace(f"/{stage}/", "/another-stage/"))
+    unchanged = [s for s in policy["Statement"] if "execute-api:ManageConnections" not in s["Action"]]
+    assert unchanged == [
+        s for s in stage_policy(stage)["Statement"] if s["Sid"] != "SendFramesToThisStagesWebSocketClients"
+    ]
+
+
+def test_the_role_script_finds_the_deployed_websocket_api_and_puts_the_scoped_policy():
+    import boto3
+
+    script = lambda_role_script()
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    # moto's CloudFormation makes no ApiGatewayV2 resources; the lookup reads only the WsApi resource's id.
+    template = {"Resources": {"WsApi": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "chatapp-dev-ws"}}}}
+    arn = script.ensure_role("dev")  # before the first deploy: no stack, no id
+    iam = boto3.client("iam", region_name=REGION)
+    role_name = arn.rsplit("/", 1)[1]
+    document = iam.get_role_policy(RoleName=role_name, PolicyName="zappa-permissions")["PolicyDocument"]
+    assert document == stage_policy("dev")
+    cloudformation.create_stack(StackName="chatapp-dev", TemplateBody=json.dumps(template))
+    api_id = cloudformation.describe_stack_resource(StackName="chatapp-dev", LogicalResourceId="WsApi")[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
+    assert script.ensure_role("dev") == arn
+    document = iam.get_role_policy(RoleName=role_name, PolicyName="zappa-permissions")["PolicyDocument"]
+    assert document == script.role_policy(stage_policy("dev"), stage="dev", websocket_api_id=api_id)
+    (statement,) = [s for s in document["Statement"] if "execute-api:ManageConnections" in s["Action"]]
+    assert statement["Resource"] == [
+        f"arn:aws:execute-api:{REGION}:${{aws:PrincipalAccount}}:{api_id}/dev/POST/@connections/*"
+    ]

@@ -57,3 +57,13 @@ def test_unreadable_message_event_is_invalid_request(source_lambda, management_a
     (frame,) = management_api.frames["conn-garbage"]
     assert frame["type"] == "error" and frame["request_id"] is None
     assert frame["error"]["code"] == "invalid_request"
+
+
+def test_a_frame_nested_too_deep_is_invalid_request_not_a_failed_invocation(source_lambda, management_api):
+    body = "[" * 16000 + "]" * 16000  # 32,000 bytes: under API Gateway's 32 KB frame limit
+    answer, logs = source_lambda.invoke(websocket_event("MESSAGE", connection_id="conn-deep", body=body))
+    assert answer == {"statusCode": 200}
+    (frame,) = management_api.frames["conn-deep"]
+    assert frame["type"] == "error" and frame["error"]["code"] == "invalid_request"
+    (line,) = request_log_records(logs)
+    assert line["status"] == 400 and line["client_ip"] == "198.51.100.9"

@@ -6,7 +6,7 @@ import pytest
 
 from chatapp.clients import CHAT_SYSTEM_PROMPT
 from security.exceptions import ReplyWithheld
-from security.policy import LEAK_RUN_CHARS, normalise
+from security.leaks import LEAK_RUN_LETTERS, letters
 from security.services.output import ReplyGate, canary_token, chat_system_prompt
 
 
@@ -14,9 +14,10 @@ def system_prompt() -> str:
     return chat_system_prompt(instructions=CHAT_SYSTEM_PROMPT)
 
 
-def stream_through_gate(reply: str, piece_chars: int = 4) -> tuple[str, bool]:
-    """Feed `reply` in pieces, releasing after each; return the text released and whether it was withheld."""
-    gate = ReplyGate(system_prompt=system_prompt(), model_id="chat", owner="session:gate")
+def stream_through_gate(reply: str, piece_chars: int = 4, earlier: tuple[str, ...] = ()) -> tuple[str, bool]:
+    """Feed `reply` (after the `earlier` replies) in pieces, releasing after each; return the text released and
+    whether it was withheld."""
+    gate = ReplyGate(system_prompt=system_prompt(), model_id="chat", owner="session:gate", earlier=earlier)
     released = ""
     try:
         for piece in re.findall(".{1,%d}" % piece_chars, reply, re.S):
@@ -29,7 +30,7 @@ def stream_through_gate(reply: str, piece_chars: int = 4) -> tuple[str, bool]:
 
 
 def longest_prompt_run(text: str) -> int:
-    prompt, seen = normalise(system_prompt()), normalise(text)
+    prompt, seen = letters(system_prompt()), letters(text)
     return max(
         (n for n in range(1, len(seen) + 1) for i in range(len(seen) - n + 1) if seen[i : i + n] in prompt), default=0
     )
@@ -47,8 +48,8 @@ def longest_prompt_run(text: str) -> int:
 def test_a_leak_never_reaches_the_client_even_in_part(leak):
     released, withheld = stream_through_gate(leak())
     assert withheld
-    assert canary_token() not in released and "canary-" not in normalise(released)
-    assert longest_prompt_run(released) < LEAK_RUN_CHARS
+    assert canary_token() not in released and letters(canary_token()) not in letters(released)
+    assert longest_prompt_run(released) < LEAK_RUN_LETTERS
 
 
 def test_ordinary_text_is_released_as_it_comes_holding_back_only_a_few_characters():
