@@ -5,6 +5,7 @@ Amounts are whole micro-dollars (µUSD, 1e-6 USD), rounded up, so a ledger never
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -27,27 +28,28 @@ class UnpricedModel(ApplicationError):
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens; cache reads and writes default to Bedrock's ratios to the input price."""
+    """USD per million tokens (exact decimals); cache reads and writes default to Bedrock's ratios to input."""
 
-    input: float
-    output: float
-    cache_read: float
-    cache_write: float
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
 
     @classmethod
     def parse(cls, raw: Any) -> "Price":
         """Return the price in a BEDROCK_PRICES_JSON entry; ValueError when it is not one."""
         if not isinstance(raw, dict) or not {"input", "output"} <= raw.keys():
             raise ValueError('needs at least {"input": USD, "output": USD} per million tokens')
-        values = {name: raw.get(name) for name in ("input", "output", "cache_read", "cache_write")}
-        values["cache_read"] = raw.get("cache_read", raw["input"] * 0.1)
-        values["cache_write"] = raw.get("cache_write", raw["input"] * 1.25)
+        values = {name: raw.get(name) for name in ("input", "output", "cache_read", "cache_write") if name in raw}
         if not all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in values.values()):
             raise ValueError("prices must be numbers of USD per million tokens, 0 or more")
-        return cls(**{name: float(value) for name, value in values.items()})
+        exact = {name: Decimal(str(value)) for name, value in values.items()}
+        exact.setdefault("cache_read", exact["input"] * Decimal("0.1"))
+        exact.setdefault("cache_write", exact["input"] * Decimal("1.25"))
+        return cls(**exact)
 
     @property
-    def dearest_input(self) -> float:
+    def dearest_input(self) -> Decimal:
         """The most an input token can cost (a cache write costs more than plain input)."""
         return max(self.input, self.cache_read, self.cache_write)
 
@@ -61,7 +63,7 @@ def model_prices() -> dict[str, Price]:
 def model_price(model_id: str) -> Price:
     """Return the price of `model_id`; raise UnpricedModel when it has none (never free)."""
     if model_id in FREE_MODELS:
-        return Price(0.0, 0.0, 0.0, 0.0)
+        return Price(Decimal(0), Decimal(0), Decimal(0), Decimal(0))
     price = model_prices().get(model_id)
     if price is None:
         raise UnpricedModel(cause=LookupError(f"no price for {model_id}"))

@@ -97,7 +97,7 @@ def hold_take(period: str, hold_id: str) -> bool:
 def holds_overdue(period: str, *, now: int) -> list[LedgerItem]:
     """Return the period's holds whose invocation can no longer be running (past `release_after`)."""
     query = LedgerItem.query(
-        period, LedgerItem.key.startswith(HOLD_PREFIX), filter_condition=LedgerItem.release_after < now
+        period, LedgerItem.key.startswith(HOLD_PREFIX), filter_condition=LedgerItem.release_after <= now
     )
     return list(query)
 
