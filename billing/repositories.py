@@ -51,6 +51,8 @@ def spend_reserve(period: str, key: str, amount: int, *, ceiling: int | None, ex
 
     With a `ceiling`, the ADD is conditional: None (nothing added) when it would take the total past it.
     """
+    if ceiling is not None and amount > ceiling:
+        return None  # a first ADD of the day would pass `does_not_exist` whatever its amount
     item = LedgerItem(period, key)
     condition = None
     if ceiling is not None:

@@ -240,8 +240,6 @@ BUDGET_IP_DAILY_USD = env("BUDGET_IP_DAILY_USD", default="10")
 BUDGET_SERVICE_DAILY_USD = env("BUDGET_SERVICE_DAILY_USD", default="50")
 # A reservation whose invocation died (Lambda's 900 s at most) is refunded by a sweep once this long has passed.
 BUDGET_HOLD_SECONDS = env.int("BUDGET_HOLD_SECONDS", default=1200)
-# The page warns once less than this share of the caller's daily ceiling is left.
-BUDGET_WARN_FRACTION = env.float("BUDGET_WARN_FRACTION", default=0.2)
 
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
 # Bodies above this are refused (413) before parsing; a message can take up to 6 bytes per character as JSON.
