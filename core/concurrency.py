@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 MAX_WORKERS = 16
-# The most tasks one request runs in the pool at once: a chat's rate-limit counter, stored-reply read and
-# history (or intent-cache) read while its other counter is written in the request's own thread.
-REQUEST_TASKS = 4
+# The most tasks one request runs in the pool at once: a chat's rate-limit counter, stored-reply read,
+# history (or intent-cache) read and spending reservation while its other counter is written in the request's
+# own thread.
+REQUEST_TASKS = 5
 # Made at import: an executor starts no thread until its first task, so this costs nothing at start-up.
 _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
 

@@ -124,6 +124,17 @@ def test_a_reservation_left_by_a_killed_invocation_is_refunded_once_overdue(bedr
     assert not holds_release_overdue(period=today(), now=_after_hold(settings))  # refunded once only
 
 
+def test_spend_release_refunds_overdue_reservations_on_a_schedule(bedrock, settings):
+    from django.core.management import call_command
+
+    settings.BUDGET_HOLD_SECONDS = 0
+    killed = MessageSpend(owner=OWNER, ip="192.0.2.1", raw="Hello", conversation_id=None)
+    killed.reserve_start()
+    killed.admitted()
+    call_command("spend_release")
+    assert owner_spent(OWNER) == service_spent() == 0 and holds() == []
+
+
 def test_a_ceiling_refusal_first_refunds_overdue_reservations(connections, bedrock, settings):
     settings.BUDGET_HOLD_SECONDS = 0  # every hold is overdue at once
     settings.BUDGET_ANONYMOUS_DAILY_USD = str(sum(worst().values()) * 1.5 / 1e6)  # room for one worst case
