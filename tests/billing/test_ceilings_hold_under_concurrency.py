@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from billing.services import MessageSpend
-from chatapp.sockets import socket_message
+from chatapp.chat.socket import socket_message
 from chatapp.tickets import socket_ticket_issue
 from fakes.bedrock import stream_answer
 from fakes.connections import websocket_event

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from billing.services import MessageSpend, holds_release_overdue
-from chatapp.sockets import socket_message
+from chatapp.chat.socket import socket_message
 from chatapp.tickets import socket_ticket_issue
 from core import observability
 from fakes.bedrock import MALICIOUS_MARKER, stream_answer

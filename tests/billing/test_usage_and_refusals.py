@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from billing.repositories import LedgerItem
-from chatapp.sockets import socket_message
+from chatapp.chat.socket import socket_message
 from chatapp.tickets import socket_ticket_issue
 from fakes.connections import websocket_event
 from tests.support import ApiClient, request_log_records
