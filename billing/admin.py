@@ -23,7 +23,7 @@ TOP_SPENDERS = 20
 class PersonCeilingAdmin(admin.ModelAdmin):
     list_display = ["user", "daily_usd", "updated_at"]
     search_fields = ["user__email", "user__username"]
-    autocomplete_fields = ["user"]
+    raw_id_fields = ["user"]  # works whatever admin the user model has
 
     def save_model(self, request: HttpRequest, obj: PersonCeiling, form: Any, change: bool) -> None:
         """Save the ceiling and its copy in the ledger together: if the copy cannot be written, nothing is saved."""
