@@ -135,6 +135,10 @@ class MessageSpend:
         self.reserved = 0
 
     def _reserve(self) -> None:
+        with observability.stage("spend_reserve"):  # beside the reads: its time overlaps theirs
+            self._reserve_worst_case()
+
+    def _reserve_worst_case(self) -> None:
         self._worst = self.worst_case()
         amount = self._worst["screen"] + self._worst["chat"]
         refused = self._try_reserve(amount)
@@ -224,6 +228,10 @@ class MessageSpend:
             logger.error("reservation not undone: %s", exc, extra={"event": "spend_undo_error"})
 
     def _settle(self) -> None:
+        with observability.stage("spend_settle"):  # beside the pair's write
+            self._settle_to_cost()
+
+    def _settle_to_cost(self) -> None:
         cost, tokens = self._cost()
         observability.record(spend_usd=usd(cost))
         messages = 1 if cost else 0  # a message that reached no model (a replay, a refusal) is not counted
