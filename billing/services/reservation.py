@@ -8,86 +8,41 @@ the total the ADD returns instead, which holds for the same reason. One ceiling 
 A hold item records the reservation until it is settled; if the invocation dies first, a sweep refunds it.
 """
 
-import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any, TypeVar
 
 from django.conf import settings
 
 from billing import repositories
 from billing.exceptions import BudgetExhausted
-from billing.prices import MICRO, usage_cost, usd, worst_cost
+from billing.prices import usage_cost, usd, worst_cost
+from billing.services.ceilings import (
+    LEDGER_KEEP_DAYS,
+    SERVICE_KEY,
+    daily_ceiling,
+    holds_release_overdue,
+    ip_key,
+    ledger_submit,
+    model_ids,
+    owner_key,
+    period_end,
+    period_of,
+    refund,
+    spending_ceilings_on,
+)
 from core import concurrency, observability
-from core.aws import llm_backend
 from security.services.output import chat_system_prompt
 from security.services.screening import prompt_screened_text, screening_call_bound, screening_context
 
-T = TypeVar("T")
 logger = logging.getLogger("billing")
 
-CEILING_SETTINGS = {
-    "anonymous": "BUDGET_ANONYMOUS_DAILY_USD",
-    "user": "BUDGET_USER_DAILY_USD",
-    "ip": "BUDGET_IP_DAILY_USD",
-    "service": "BUDGET_SERVICE_DAILY_USD",
-}
 # What a call reads besides the text counted in bytes: the request's framing and the tool-use instructions.
 CALL_OVERHEAD_TOKENS = 500
 TURN_OVERHEAD_TOKENS = 10
-LEDGER_KEEP_DAYS = 90
-SERVICE_KEY = "service"
 SCOPES = ("owner", "ip", "service")  # in the order of MessageSpend._keys; a refusal names the first
-# The ledger's own writes, started from tasks of the request pool that wait for them; they never wait themselves.
-_ledger_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ledger-io")
-
-
-def _ledger_submit(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-    return _ledger_pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
-
-
-def daily_ceiling(kind: str) -> int | None:
-    """Return the daily ceiling of `kind` (anonymous, user, ip, service) in µUSD; None when it is off."""
-    raw = str(getattr(settings, CEILING_SETTINGS[kind]) or "").strip()
-    value = float(raw) if raw else 0.0
-    return round(value * MICRO) if value > 0 else None
-
-
-def spending_ceilings_on() -> bool:
-    """Return True when any ceiling is on; with all off the ledger is not used at all."""
-    return any(daily_ceiling(kind) is not None for kind in CEILING_SETTINGS)
-
-
-def owner_key(owner: str) -> str:
-    """Return the ledger key of an owner: a person by id, an anonymous session by pseudonym (its key is secret)."""
-    if owner.startswith("user:"):
-        return f"owner#{owner}"
-    return f"owner#session:{observability.owner_hash(owner)}"
-
-
-def ip_key(ip: str) -> str:
-    return f"ip#{observability.owner_hash(f'ip:{ip}')}"
-
-
-def period_of(moment: datetime) -> str:
-    """Return the UTC day `moment` falls in, as YYYY-MM-DD: the period every ceiling counts."""
-    return moment.astimezone(UTC).date().isoformat()
-
-
-def period_end(period: str) -> datetime:
-    return datetime.fromisoformat(period).replace(tzinfo=UTC) + timedelta(days=1)
-
-
-def model_ids() -> tuple[str, str]:
-    """Return the (screening, chat) model ids whose calls are priced."""
-    if llm_backend() == "offline":
-        return "offline-screen", "offline-chat"
-    return settings.BEDROCK_SCREEN_MODEL_ID, settings.BEDROCK_CHAT_MODEL_ID
 
 
 class MessageSpend:
@@ -181,7 +136,7 @@ class MessageSpend:
         """Add `amount` to every scope at once; return the first scope that refused it (all undone), or None."""
         person = self._owner if self._owner.startswith("user:") else None
         writes, hold = self._reserving_writes(amount, person=person)
-        limit = _ledger_submit(repositories.ledger_item, repositories.LIMITS_PERIOD, person) if person else None
+        limit = ledger_submit(repositories.ledger_item, repositories.LIMITS_PERIOD, person) if person else None
         futures = [*writes, hold, *([limit] if limit else [])]
         concurrency.settle(futures)
         failure = next((future.exception() for future in futures if future.exception()), None)
@@ -203,11 +158,11 @@ class MessageSpend:
         ceilings = [None if person else daily_ceiling("anonymous"), daily_ceiling("ip"), daily_ceiling("service")]
         expires_at = self.resets_at + timedelta(days=LEDGER_KEEP_DAYS)
         writes = [
-            _ledger_submit(repositories.spend_reserve, self.period, k, amount, ceiling=c, expires_at=expires_at)
+            ledger_submit(repositories.spend_reserve, self.period, k, amount, ceiling=c, expires_at=expires_at)
             for k, c in zip(self._keys, ceilings, strict=True)
         ]
         release_after = int(time.time()) + settings.BUDGET_HOLD_SECONDS
-        hold = _ledger_submit(
+        hold = ledger_submit(
             repositories.hold_put,
             self.period,
             self._hold_id,
@@ -223,7 +178,7 @@ class MessageSpend:
         try:
             if hold_written and not repositories.hold_take(self.period, self._hold_id):
                 return  # a sweep took it, and refunded it
-            _refund(self.period, added, amount)
+            refund(self.period, added, amount)
         except Exception as exc:  # noqa: BLE001 - the refusal (or the failure) stands; the hold is swept later
             logger.error("reservation not undone: %s", exc, extra={"event": "spend_undo_error"})
 
@@ -236,17 +191,17 @@ class MessageSpend:
         observability.record(spend_usd=usd(cost))
         messages = 1 if cost else 0  # a message that reached no model (a replay, a refusal) is not counted
         adds = [
-            _ledger_submit(
+            ledger_submit(
                 repositories.spend_add, self.period, key, cost - self.reserved, messages=messages, tokens=tokens
             )
             for key in self._keys
         ]
-        taken = _ledger_submit(repositories.hold_take, self.period, self._hold_id)
+        taken = ledger_submit(repositories.hold_take, self.period, self._hold_id)
         concurrency.settle([*adds, taken])
         for future in [*adds, taken]:
             future.result()
         if not taken.result():  # a sweep refunded the reservation meanwhile: put it back, the settle assumed it
-            _refund(self.period, self._keys, -self.reserved)
+            refund(self.period, self._keys, -self.reserved)
 
     def _cost(self) -> tuple[int, tuple[int, int]]:
         """Return what the message's model calls cost (µUSD) and their (input, output) tokens, from the usage the
@@ -274,35 +229,7 @@ class MessageSpend:
         return cost, (sum(c.get("input_tokens", 0) for c in calls), sum(c.get("output_tokens", 0) for c in calls))
 
 
-def _refund(period: str, keys: list[str], amount: int) -> None:
-    """Take `amount` off each key's spend at once (negative: add it back); raise the first failure."""
-    futures = [_ledger_submit(repositories.spend_add, period, key, -amount) for key in keys]
-    concurrency.settle(futures)
-    for future in futures:
-        future.result()
-
-
 def _chat_instructions() -> str:
     from chatapp.clients import CHAT_SYSTEM_PROMPT
 
     return CHAT_SYSTEM_PROMPT
-
-
-def holds_release_overdue(*, period: str, now: float | None = None) -> bool:
-    """Refund the period's reservations whose invocation can no longer be running; True when there were any.
-
-    Run when a ceiling refuses a message (the only time money held by a dead invocation matters) and by
-    `manage.py spend_release`. Taking the hold first makes each refund happen once, whoever else tries.
-    """
-    released = False
-    for hold in repositories.holds_overdue(period, now=int(now if now is not None else time.time())):
-        if repositories.hold_take(period, hold.key.removeprefix(repositories.HOLD_PREFIX)):
-            _refund(period, sorted(hold.keys or ()), int(hold.amount or 0))
-            released = True
-    return released
-
-
-def person_ceiling_mirror(*, user_id: int, daily_usd: Decimal | None) -> None:
-    """Write a person's own daily ceiling where the chat reads it (None: back to the default); raise on failure."""
-    limit = None if daily_usd is None else int(daily_usd * MICRO)
-    repositories.person_limit_put(f"user:{user_id}", limit)
