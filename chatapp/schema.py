@@ -11,7 +11,7 @@ ERROR_DESCRIPTIONS = {
     404: "not_found, also for another owner's conversation",
     413: "payload_too_large",
     415: "unsupported_media_type: the body is not JSON",
-    429: "rate_limited, with Retry-After",
+    429: "rate_limited, or budget_exhausted (with `scope` and `resets_at`), with Retry-After",
     502: "reply_withheld: the reply failed the output check",
     503: "screening_unavailable, model_unavailable or storage_unavailable, with Retry-After",
 }
@@ -22,6 +22,10 @@ class ErrorDetailSerializer(serializers.Serializer):
     message = serializers.CharField()
     fields = serializers.DictField(required=False, help_text="Per-field messages (invalid_request).")
     category = serializers.CharField(required=False, help_text="Why a prompt was blocked (prompt_blocked).")
+    scope = serializers.ChoiceField(
+        ["owner", "ip", "service"], required=False, help_text="Whose ceiling was reached (budget_exhausted)."
+    )
+    resets_at = serializers.DateTimeField(required=False, help_text="When that ceiling resets (budget_exhausted).")
 
 
 @extend_schema_serializer(component_name="Error")

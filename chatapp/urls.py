@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
+from billing.admin import usage_view
+from billing.apis import UsageGetApi
 from chatapp import apis, views
 
 api_v1 = [
@@ -10,12 +12,14 @@ api_v1 = [
     path("conversations", apis.ConversationListApi.as_view(), name="conversation-list"),
     path("conversations/<str:conversation_id>", apis.ConversationDetailApi.as_view(), name="conversation-detail"),
     path("health", apis.HealthApi.as_view(), name="health"),
+    path("usage", UsageGetApi.as_view(), name="usage"),
     path("schema", SpectacularJSONAPIView.as_view(), name="schema"),
 ]
 
 urlpatterns = [
     path("", views.chat_page, name="chat-page"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("admin/usage/", admin.site.admin_view(usage_view), name="admin-usage"),
     path("admin/", admin.site.urls),
 ]
 

@@ -17,8 +17,8 @@ T = TypeVar("T")
 
 MAX_WORKERS = 16
 # The most DynamoDB calls one request makes at once: a chat's rate-limit counter, stored-reply read, history (or
-# intent-cache) read and, on the socket, its ticket's session check, while its other counter is written in the
-# request's own thread.
+# intent-cache) read, spending reservation and, on the socket, its ticket's session check, while its other counter
+# is written in the request's own thread.
 REQUEST_TASKS = 5
 # Made at import: an executor starts no thread until its first task, so this costs nothing at start-up.
 _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")

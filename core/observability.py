@@ -58,6 +58,11 @@ def record(**fields: Any) -> None:
         current.update(fields)
 
 
+def recorded() -> dict[str, Any] | None:
+    """Return the current request's record so far, to read (None outside a request)."""
+    return _current.get()
+
+
 def record_first_text() -> None:
     """Note the time to first text (milliseconds since the request began), once per request."""
     current = _current.get()

@@ -24,6 +24,8 @@ from core.aws import (
 from security.exceptions import ScreeningUnavailable
 from security.policy import CATEGORIES, SCREEN_SYSTEM_PROMPT, VERDICT_TOOL
 
+SCREEN_MAX_TOKENS = 200  # a verdict is a few dozen tokens; this bounds what a screening call can write
+
 
 @dataclass(frozen=True)
 class ModelVerdict:
@@ -107,6 +109,16 @@ def screening_message(screened: str, context: Sequence[str] = ()) -> str:
     return "Classify the message, read after the earlier turns (JSON strings):\n" + data
 
 
+def screening_call_bound(screened: str, context: Sequence[str] = ()) -> tuple[int, int]:
+    """Return the most tokens a screening call on `screened` after `context` reads and writes: (input, output).
+
+    A token is at least one byte of UTF-8, so the bytes of all the model reads (system prompt, verdict tool, the
+    message as data) bound its input.
+    """
+    read = SCREEN_SYSTEM_PROMPT + json.dumps(VERDICT_TOOL) + screening_message(screened, context)
+    return len(read.encode()), SCREEN_MAX_TOKENS
+
+
 class BedrockScreeningModel:
     """Screening through Bedrock Converse with the verdict tool forced."""
 
@@ -118,7 +130,11 @@ class BedrockScreeningModel:
             read_timeout=settings.SCREEN_MODEL_READ_TIMEOUT, max_attempts=settings.SCREEN_MODEL_MAX_ATTEMPTS
         )
         llm = ChatBedrockConverse(
-            model=model_id, client=client, bedrock_client=bedrock_control_client(), temperature=0, max_tokens=200
+            model=model_id,
+            client=client,
+            bedrock_client=bedrock_control_client(),
+            temperature=0,
+            max_tokens=SCREEN_MAX_TOKENS,
         )
         self._client = client
         self._llm = llm.bind_tools([VERDICT_TOOL], tool_choice="record_verdict")

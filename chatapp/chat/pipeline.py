@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from billing.services import MessageSpend
 from chatapp import repositories, selectors
 from chatapp.chat.events import Accepted, ChatEvent, ChatReply, ClientGone, Delta, Done
 from chatapp.chat.feed import ReleasedText, ReplyFeed
@@ -55,15 +56,50 @@ def conversation_reply_events(
     deadline: float | None = None,
     admission: Callable[[], None] | None = None,
 ) -> Iterator[ChatEvent]:
+    """Yield `_reply_events`, the message's spend reserved beside its first reads and settled however it ends."""
+    spend = MessageSpend(owner=owner, ip=ip, raw=raw, conversation_id=conversation_id)
+    try:
+        yield from _reply_events(
+            owner=owner,
+            ip=ip,
+            raw=raw,
+            conversation_id=conversation_id,
+            request_id=request_id,
+            deadline=deadline,
+            spend=spend,
+            admission=admission,
+        )
+    finally:
+        spend.settle()
+
+
+def _reply_events(
+    *,
+    owner: str,
+    ip: str,
+    raw: str,
+    conversation_id: str | None,
+    request_id: str | None,
+    deadline: float | None,
+    spend: MessageSpend,
+    admission: Callable[[], None] | None,
+) -> Iterator[ChatEvent]:
     """Screen `raw` (the message as received), stream its answer, store the pair; yield Accepted, Deltas, Done.
 
     An answered `request_id` replays Accepted, one Delta with the stored reply, and Done, with no model call.
     At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason `time_limit`.
     `admission` is the transport's own check on the caller (the socket's: does its ticket's session live?),
-    made with the first reads; what it raises is raised before any model call.
+    made with the first reads; what it raises is raised before any model call. `spend` reserves the message's
+    worst case beside the first reads (over a ceiling: BudgetExhausted, before any model call).
     """
     reads = _first_reads(
-        owner=owner, ip=ip, raw=raw, conversation_id=conversation_id, request_id=request_id, admission=admission
+        owner=owner,
+        ip=ip,
+        raw=raw,
+        conversation_id=conversation_id,
+        request_id=request_id,
+        spend=spend,
+        admission=admission,
     )
     if reads.replay is not None:
         yield from _replayed(reads.replay)
@@ -76,6 +112,7 @@ def conversation_reply_events(
     delivered, stop_reason = yield from _answer_streamed(
         feed, accepted=accepted, owner=owner, deadline=deadline, earlier=earlier
     )
+    spend.settle_start()  # every call's usage is known now: settled beside the pair's write
     if not delivered:
         return  # stopped before any text reached the client: nothing to store
     reply = _reply_store(
@@ -99,14 +136,16 @@ def _first_reads(
     raw: str,
     conversation_id: str | None,
     request_id: str | None,
+    spend: MessageSpend,
     admission: Callable[[], None] | None = None,
 ) -> FirstReads:
     """Make the reads a message needs, all at once, while it is counted against its rate limits.
 
     The reads: a stored answer to `request_id`, the conversation's history (none for a new one), and the
     intent-cache lookup of `raw` (a follow-up's in the context of its stored user turns, so after its history);
-    and the `admission` check, if any. Once every read has finished, a refusal by the rate limits is raised
-    first, then what the admission check raised, then whatever the reads raised.
+    and the `admission` check, if any; beside them, `spend` reserves the message's worst case. Once every read
+    has finished, a refusal by the rate limits is raised first, then what the admission check raised, then one
+    by the spending ceilings (a replay needs no model), then whatever the reads raised.
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
     if conversation_id:
@@ -114,7 +153,7 @@ def _first_reads(
     else:
         looked_up = concurrency.submit(lambda: ([], prompt_lookup(raw=raw)))
     admitted = concurrency.submit(admission) if admission is not None else None
-    reads = [read for read in (stored, looked_up, admitted) if read is not None]
+    reads = [read for read in (stored, looked_up, admitted, spend.reserve_start()) if read is not None]
     try:
         chat_rate_limits_check(owner=owner, ip=ip)
     finally:
@@ -123,6 +162,7 @@ def _first_reads(
         admitted.result()
     if stored is not None and (replay := stored.result()):
         return FirstReads(replay, [], None)
+    spend.admitted()
     history, lookup = looked_up.result()
     return FirstReads(None, history, lookup)
 

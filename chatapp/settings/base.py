@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "core",
     "security",
     "chatapp",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -193,11 +194,52 @@ PREPARE_AT_STARTUP = env.bool("PREPARE_AT_STARTUP", default=ON_LAMBDA)
 # Bedrock prompt caching: a cachePoint is added once the stable prefix (system prompt + history) is long
 # enough to be cached at all (Claude Sonnet 4.x: 1,024 tokens; estimated at 4 characters a token).
 PROMPT_CACHE_MIN_TOKENS = env.int("PROMPT_CACHE_MIN_TOKENS", default=1024)
-# Bedrock list prices, USD per million (input, output) tokens, for cost estimates (`make bench`); 2026-11.
-BEDROCK_PRICES = {
-    "us.anthropic.claude-haiku-4-5-20251001-v1:0": (1.0, 5.0),
-    "us.anthropic.claude-sonnet-4-5-20250929-v1:0": (3.0, 15.0),
+# Bedrock on-demand prices, USD per million tokens (billing.prices; README "Spending ceilings"), 2026-12: Claude
+# Haiku 4.5 and Sonnet 4.5 through the US geographic profiles the defaults use, 10 % over the global profiles' list
+# price (also given); cache writes 1.25x and reads 0.1x the input price. BEDROCK_PRICES_JSON overrides or adds.
+BEDROCK_DEFAULT_PRICES = {
+    "us.anthropic.claude-haiku-4-5-20251001-v1:0": {
+        "input": 1.1,
+        "output": 5.5,
+        "cache_read": 0.11,
+        "cache_write": 1.375,
+    },
+    "us.anthropic.claude-sonnet-4-5-20250929-v1:0": {
+        "input": 3.3,
+        "output": 16.5,
+        "cache_read": 0.33,
+        "cache_write": 4.125,
+    },
+    "global.anthropic.claude-haiku-4-5-20251001-v1:0": {
+        "input": 1.0,
+        "output": 5.0,
+        "cache_read": 0.1,
+        "cache_write": 1.25,
+    },
+    "global.anthropic.claude-sonnet-4-5-20250929-v1:0": {
+        "input": 3.0,
+        "output": 15.0,
+        "cache_read": 0.3,
+        "cache_write": 3.75,
+    },
 }
+BEDROCK_PRICES_JSON = env.json("BEDROCK_PRICES_JSON", default={})
+# (input, output) per model, for cost estimates (`screen_eval`, `make bench`); `manage.py check` validates them.
+BEDROCK_PRICES = {
+    model_id: (price["input"], price["output"])
+    for model_id, price in {
+        **BEDROCK_DEFAULT_PRICES,
+        **(BEDROCK_PRICES_JSON if isinstance(BEDROCK_PRICES_JSON, dict) else {}),
+    }.items()
+    if isinstance(price, dict) and {"input", "output"} <= price.keys()
+}
+# Spending ceilings, USD per UTC day; empty or 0 turns one off (billing; README "Spending ceilings" says why these).
+BUDGET_ANONYMOUS_DAILY_USD = env("BUDGET_ANONYMOUS_DAILY_USD", default="1")
+BUDGET_USER_DAILY_USD = env("BUDGET_USER_DAILY_USD", default="5")
+BUDGET_IP_DAILY_USD = env("BUDGET_IP_DAILY_USD", default="10")
+BUDGET_SERVICE_DAILY_USD = env("BUDGET_SERVICE_DAILY_USD", default="50")
+# A reservation whose invocation died (Lambda's 900 s at most) is refunded by a sweep once this long has passed.
+BUDGET_HOLD_SECONDS = env.int("BUDGET_HOLD_SECONDS", default=1200)
 
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=4000)
 # Bodies above this are refused (413) before parsing; a message can take up to 6 bytes per character as JSON.
@@ -262,5 +304,6 @@ LOGGING = {
         "core": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "chatapp": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "security": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "billing": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
     },
 }

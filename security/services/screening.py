@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core import observability
-from security.clients import ModelVerdict, screening_model, screening_model_id
+from security.clients import ModelVerdict, screening_call_bound, screening_model, screening_model_id
 from security.exceptions import PromptBlocked
 from security.models import BlockedPrompt
 from security.policy import context_digest, pin_key, policy_version, screened_text, text_hash, verdict_key
@@ -26,6 +26,7 @@ __all__ = [
     "prompt_screen",
     "prompt_screened_text",
     "prompt_verdict_store",
+    "screening_call_bound",
     "screening_context",
     "screening_model_warm",
 ]

@@ -14,6 +14,7 @@ import {
 } from "./conversations.js";
 import { onSubmit, sendContinue } from "./send.js";
 import { stopReply } from "./socket.js";
+import { refreshUsage } from "./usage.js";
 import {
   app,
   appendNotice,
@@ -82,6 +83,7 @@ async function start() {
     return;
   }
   refreshConversations();
+  refreshUsage();
   const conversationId = conversationFromUrl();
   if (conversationId) openConversation(conversationId, false);
 }

@@ -4,6 +4,7 @@
 import { ApiError, getConversation, newRequestId, postChat, sessionReady } from "./api.js";
 import { refreshConversations, showConversation } from "./conversations.js";
 import { socketAvailable, streamReply, takeStoppedReply } from "./socket.js";
+import { refreshUsage } from "./usage.js";
 import {
   CUT_REPLY_NOTES,
   announce,
@@ -77,6 +78,7 @@ async function sendMessage(text, userMessage, requestId) {
       setBusy(null);
     }
     refreshConversations();
+    refreshUsage();
   }
 }
 
@@ -143,6 +145,7 @@ function showFailure(error, text, userMessage, requestId) {
 }
 
 function failureTitle(error) {
+  if (error.code === "budget_exhausted") return "Today's allowance is used up";
   if (error.status === 429) return "Message limit reached";
   if (error.code === "screening_unavailable") return "Safety screening is unavailable";
   if (error.code === "model_unavailable") return "The assistant could not answer";

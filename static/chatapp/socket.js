@@ -15,6 +15,7 @@ const ERROR_STATUS = {
   prompt_blocked: 403,
   not_found: 404,
   rate_limited: 429,
+  budget_exhausted: 429,
   reply_withheld: 502,
 };
 const RECONNECT = Symbol("reconnect");

@@ -47,6 +47,7 @@ STEPS = [
     Step("session_load", "dynamodb", "storage_unavailable", target="GetItem", table="sessions"),
     Step("rate_limit", "dynamodb", "storage_unavailable", target="UpdateItem", table="rate_limits"),
     Step("cache_read", "dynamodb", "storage_unavailable", target="BatchGetItem", table="intent_cache"),
+    Step("spend_reserve", "dynamodb", "storage_unavailable", target="UpdateItem", table="ledger"),
     Step("screening", "bedrock", "screening_unavailable", model="claude-haiku"),
     Step(
         "cache_write",

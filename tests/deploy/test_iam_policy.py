@@ -22,7 +22,7 @@ from tests.support import PROJECT, ApiClient
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-TABLES = ("sessions", "intent_cache", "conversations", "rate_limits")
+TABLES = ("sessions", "intent_cache", "conversations", "rate_limits", "ledger")
 # Table administration: only `ensure_tables` needs some of these, and it runs with the deployer's credentials.
 TABLE_ADMIN_ACTIONS = {
     "dynamodb:CreateTable",
