@@ -3,12 +3,23 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from chatapp import apis, views
+from chatapp.history import apis as history_apis
 
 api_v1 = [
     path("session", apis.SessionApi.as_view(), name="session"),
     path("ai/chat", apis.ChatApi.as_view(), name="chat"),
     path("conversations", apis.ConversationListApi.as_view(), name="conversation-list"),
     path("conversations/<str:conversation_id>", apis.ConversationDetailApi.as_view(), name="conversation-detail"),
+    path(
+        "conversations/<str:conversation_id>/export",
+        history_apis.ConversationExportApi.as_view(),
+        name="conversation-export",
+    ),
+    path(
+        "conversations/<str:conversation_id>/messages/<str:message_id>/feedback",
+        history_apis.ReplyFeedbackApi.as_view(),
+        name="reply-feedback",
+    ),
     path("health", apis.HealthApi.as_view(), name="health"),
     path("schema", SpectacularJSONAPIView.as_view(), name="schema"),
 ]
