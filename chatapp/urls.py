@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from chatapp import apis, views
+from chatapp.history import admin as history_admin
 from chatapp.history import apis as history_apis
 
 api_v1 = [
@@ -27,6 +28,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.chat_page, name="chat-page"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("admin/feedback/", admin.site.admin_view(history_admin.feedback_overview), name="feedback-overview"),
     path("admin/", admin.site.urls),
 ]
 

@@ -58,3 +58,7 @@ class FeedbackSerializer(serializers.Serializer):
         if attrs.get("reason") and attrs["rating"] != "down":
             raise serializers.ValidationError({"reason": ["A reason goes with a `down` rating only."]})
         return attrs
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """Leave out the reason and comment when none was given."""
+        return {name: value for name, value in super().to_representation(instance).items() if value is not None}

@@ -229,12 +229,12 @@ def reply_feedback_remove(message: MessageItem) -> dict[str, str]:
 
 def _message_update(message: MessageItem, actions: list[Any]) -> dict[str, str]:
     try:
-        answer = ConversationItem._get_connection().update_item(  # noqa: SLF001 - the one way to get UPDATED_OLD
+        answer = ConversationItem._get_connection().update_item(  # noqa: SLF001 - the one way to get ALL_OLD
             message.pk,
             message.sk,
             actions=actions,
             condition=ConversationItem.pk.exists(),
-            return_values="UPDATED_OLD",
+            return_values="ALL_OLD",
         )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":

@@ -11,14 +11,22 @@ from chatapp.pagination import DEFAULT_LIMIT, cursor_dump, cursor_load
 from chatapp.repositories import Conversation, ConversationMeta, Message, MessageItem
 from chatapp.selectors import ConversationPage, conversation_owned
 
-# The admin's chart: one bar per day, a colour per bucket (Okabe-Ito, as the moderation overview).
+# The admin's chart: one bar per day, a colour per bucket (Okabe-Ito, as the moderation overview), bottom first.
 FEEDBACK_BUCKETS = {
     "up": "#009E73",
     "down": "#999999",
-    "down_wrong": "#E69F00",
-    "down_unhelpful": "#56B4E9",
     "down_other": "#0072B2",
+    "down_unhelpful": "#56B4E9",
+    "down_wrong": "#E69F00",
     "down_harmful": "#D55E00",
+}
+FEEDBACK_LABELS = {
+    "up": "up",
+    "down": "down, no reason",
+    "down_other": "down: other",
+    "down_unhelpful": "down: unhelpful",
+    "down_wrong": "down: wrong",
+    "down_harmful": "down: harmful",
 }
 
 
