@@ -12,6 +12,7 @@ import {
   refreshConversations,
   watchPages,
 } from "./conversations.js";
+import { watchManagement } from "./manage.js";
 import { onSubmit, sendContinue } from "./send.js";
 import { stopReply } from "./socket.js";
 import {
@@ -66,6 +67,7 @@ async function start() {
   };
   configureApi(urls, (session) => (el.offline.hidden = !session.offline));
   watchControls();
+  watchManagement();
   updateComposer();
   el.message.focus();
   watchPages();

@@ -61,7 +61,9 @@ async function sendMessage(text, userMessage, requestId) {
     showConversation(data.conversation_id);
     hideTyping();
     const { content, stop_reason: stopReason } = data.message;
-    offerContinue(draft.finish(content, stopReason));
+    const reply = draft.finish(content, stopReason);
+    reply.dataset.id = data.message.id; // stored: it can be rated now
+    offerContinue(reply);
     // Live regions hear the finished reply once, never its deltas.
     announce(`Assistant: ${content}${CUT_REPLY_NOTES[stopReason] ? ` (${CUT_REPLY_NOTES[stopReason]})` : ""}`);
   } catch (error) {

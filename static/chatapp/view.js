@@ -91,10 +91,13 @@ function atEnd() {
   return el.thread.scrollHeight - el.thread.scrollTop - el.thread.clientHeight < 48;
 }
 
-export function appendMessage(role, content, stopReason) {
+// `stored`: the message as the API gave it, when it is stored ({id, feedback?}): replies can then be rated.
+export function appendMessage(role, content, stopReason, stored) {
   el.welcome.hidden = true;
   const message = node("article", "message");
   message.dataset.role = role;
+  if (stored?.id) message.dataset.id = stored.id;
+  if (stored?.feedback) message.dataset.rating = stored.feedback.rating;
   message.setAttribute("aria-label", role === "user" ? "You" : "Assistant");
   const body = node("div", "message-body");
   if (role === "assistant") body.append(renderMarkdown(content));
@@ -263,7 +266,9 @@ export function prependMessages(messages, marker) {
   const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
   const fragment = document.createDocumentFragment();
   // appendMessage builds a message exactly as everywhere else; it is then moved above the others.
-  for (const message of messages) fragment.append(appendMessage(message.role, message.content));
+  for (const message of messages) {
+    fragment.append(appendMessage(message.role, message.content, message.stop_reason, message));
+  }
   el.thread.insertBefore(fragment, anchor);
   if (anchor) el.thread.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
 }
