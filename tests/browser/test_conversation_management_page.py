@@ -10,21 +10,18 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from fakes.history import SEEDED_AT, seed_conversation
 from security.models import BlockedPrompt
 from tests.browser.conftest import screenshot
+from tests.browser.test_chat_page_pages import browser_owner
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _patient_expectations() -> Iterator[None]:
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("patient_expectations"),
+]
 
 
 @pytest.fixture
@@ -34,18 +31,6 @@ def csp_violations(page) -> Iterator[list[str]]:
     page.on("console", lambda m: "Content Security Policy" in m.text and seen.append(m.text))
     yield seen
     assert seen == []
-
-
-def open_chat(page, path: str = "/") -> str:
-    """Open the page and return its owner (the session the page started)."""
-    page.goto(path)
-    expect(page.get_by_label("Message")).to_be_focused()
-    for _ in range(100):
-        cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-        if settings.SESSION_COOKIE_NAME in cookies:
-            return f"session:{cookies[settings.SESSION_COOKIE_NAME]}"
-        page.wait_for_timeout(100)
-    raise AssertionError("the page started no session")
 
 
 def seed_titles(owner: str, *titles: str) -> list[str]:
@@ -77,7 +62,7 @@ def replies(page):
 
 
 def test_a_conversation_is_renamed_in_place_by_keyboard(page, csp_violations):
-    owner = open_chat(page)
+    owner = browser_owner(page)
     seed_titles(owner, "Trip plans", "Shopping list")
     page.reload()
     expect(sidebar_titles(page)).to_have_text(["Shopping list", "Trip plans"])
@@ -108,7 +93,7 @@ def test_a_conversation_is_renamed_in_place_by_keyboard(page, csp_violations):
 
 
 def test_a_blank_title_is_refused_and_the_field_stays_open(page, csp_violations):
-    owner = open_chat(page)
+    owner = browser_owner(page)
     seed_titles(owner, "Keep this")
     page.reload()
     page.get_by_role("button", name="Rename “Keep this”").click()
@@ -122,7 +107,7 @@ def test_a_blank_title_is_refused_and_the_field_stays_open(page, csp_violations)
 
 
 def test_the_search_box_narrows_the_list_to_matching_titles(page, csp_violations):
-    owner = open_chat(page)
+    owner = browser_owner(page)
     seed_titles(owner, "Trip to Lisbon", "Tax return", "lisbon restaurants", "Garden")
     page.reload()
     expect(sidebar_titles(page)).to_have_count(4)
@@ -143,7 +128,7 @@ def test_the_search_box_narrows_the_list_to_matching_titles(page, csp_violations
 
 
 def test_delete_all_asks_first_and_then_empties_the_list(page, csp_violations):
-    owner = open_chat(page)
+    owner = browser_owner(page)
     first, _ = seed_titles(owner, "One", "Two")
     page.goto(f"/?c={first}")
     expect(replies(page)).to_have_count(1)
@@ -172,7 +157,7 @@ def test_delete_all_asks_first_and_then_empties_the_list(page, csp_violations):
 
 
 def test_the_open_conversation_exports_as_markdown_and_json(page, csp_violations):
-    owner = open_chat(page)
+    owner = browser_owner(page)
     expect(page.locator("#export")).to_be_hidden()  # nothing open: nothing to export
     (conversation_id,) = seed_titles(owner, "Export me")
     page.goto(f"/?c={conversation_id}")
@@ -201,7 +186,7 @@ def test_the_open_conversation_exports_as_markdown_and_json(page, csp_violations
 
 
 def test_a_reply_is_rated_by_keyboard_with_an_optional_comment(page, bedrock, csp_violations):
-    open_chat(page)
+    browser_owner(page)
     send(page, "what is the capital of Portugal?")
     reply = replies(page).first
     expect(reply).to_contain_text("Echo:")
@@ -231,7 +216,7 @@ def test_a_reply_is_rated_by_keyboard_with_an_optional_comment(page, bedrock, cs
 
 
 def test_a_reply_reported_harmful_reaches_the_moderators(page, bedrock, csp_violations):
-    open_chat(page)
+    browser_owner(page)
     send(page, "tell me something")
     reply = replies(page).first
     reply.get_by_role("button", name="Bad reply").click()
@@ -254,7 +239,7 @@ def test_a_reply_reported_harmful_reaches_the_moderators(page, bedrock, csp_viol
 def test_every_control_fits_390_px_in_light_and_dark(page, bedrock, csp_violations, scheme):
     page.set_viewport_size({"width": 390, "height": 844})
     page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
-    owner = open_chat(page)
+    owner = browser_owner(page)
     seed_titles(owner, "An older conversation with a rather long title that will not fit", "Second")
     send(page, "hello from a phone")
     reply = replies(page).first
