@@ -11,7 +11,7 @@ import {
   searchResultCount,
 } from "./conversations.js";
 import { icon, node } from "./dom.js";
-import { announce, appendNotice, el, page } from "./view.js";
+import { announce, appendNotice, el, onStoredReply, page } from "./view.js";
 
 const SEARCH_DELAY_MS = 250;
 const REASONS = [
@@ -45,11 +45,7 @@ export function watchManagement() {
     link.addEventListener("click", () => setTimeout(() => (ui.exportMenu.open = false)));
   }
   el.thread.addEventListener("click", onFeedbackClick);
-  new MutationObserver(addFeedbackControls).observe(el.thread, {
-    childList: true,
-    subtree: true,
-    attributeFilter: ["data-id"],
-  });
+  onStoredReply(addFeedbackControls);
 }
 
 // ---------------------------------------------------------------- rename in place
@@ -163,11 +159,11 @@ async function deleteAll() {
     ui.search.value = "";
     await searchConversations("");
     forgetConversations();
-    announce("All conversations deleted");
+    announce("All chats deleted");
     el.newChat.focus();
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    appendNotice({ kind: "error", title: "Could not delete all conversations", text: error.message });
+    appendNotice({ kind: "error", title: "Could not delete all chats", text: error.message });
     refreshConversations();
   } finally {
     ui.deleteAll.disabled = false;
@@ -189,17 +185,15 @@ function showExport() {
 
 // ---------------------------------------------------------------- feedback on replies
 
-// Every stored reply (it has an id) gets its thumbs, whichever module put it on the page.
-function addFeedbackControls() {
-  for (const message of el.thread.querySelectorAll(".message[data-role='assistant'][data-id]")) {
-    if (message.querySelector(":scope > .feedback")) continue;
-    const bar = node("div", "feedback");
-    bar.setAttribute("role", "group");
-    bar.setAttribute("aria-label", "Rate this reply");
-    bar.append(thumb("up", "Good reply"), thumb("down", "Bad reply"), node("span", "feedback-status"));
-    message.append(bar);
-    showRating(message, message.dataset.rating || null);
-  }
+// Every stored reply gets its thumbs, whichever module put it on the page.
+function addFeedbackControls(message) {
+  if (message.querySelector(":scope > .feedback")) return;
+  const bar = node("div", "feedback");
+  bar.setAttribute("role", "group");
+  bar.setAttribute("aria-label", "Rate this reply");
+  bar.append(thumb("up", "Good reply"), thumb("down", "Bad reply"), node("span", "feedback-status"));
+  message.append(bar);
+  showRating(message, message.dataset.rating || null);
 }
 
 function thumb(rating, label) {

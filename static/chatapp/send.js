@@ -12,6 +12,7 @@ import {
   el,
   hideTyping,
   isBusy,
+  markStored,
   offerContinue,
   page,
   ReplyDraft,
@@ -62,7 +63,7 @@ async function sendMessage(text, userMessage, requestId) {
     hideTyping();
     const { content, stop_reason: stopReason } = data.message;
     const reply = draft.finish(content, stopReason);
-    reply.dataset.id = data.message.id; // stored: it can be rated now
+    markStored(reply, data.message);
     offerContinue(reply);
     // Live regions hear the finished reply once, never its deltas.
     announce(`Assistant: ${content}${CUT_REPLY_NOTES[stopReason] ? ` (${CUT_REPLY_NOTES[stopReason]})` : ""}`);

@@ -96,8 +96,6 @@ export function appendMessage(role, content, stopReason, stored) {
   el.welcome.hidden = true;
   const message = node("article", "message");
   message.dataset.role = role;
-  if (stored?.id) message.dataset.id = stored.id;
-  if (stored?.feedback) message.dataset.rating = stored.feedback.rating;
   message.setAttribute("aria-label", role === "user" ? "You" : "Assistant");
   const body = node("div", "message-body");
   if (role === "assistant") body.append(renderMarkdown(content));
@@ -105,9 +103,25 @@ export function appendMessage(role, content, stopReason, stored) {
   message.append(body);
   el.thread.append(message);
   if (role === "assistant") finishMessage(message, stopReason);
+  if (stored?.id) markStored(message, stored);
   if (role === "user") page.follow = true;
   if (page.follow) scrollToEnd();
   return message;
+}
+
+// What other modules add to a stored reply (manage.js: its feedback buttons), before the view follows it.
+const storedReplyHooks = [];
+
+export function onStoredReply(hook) {
+  storedReplyHooks.push(hook);
+}
+
+// The message is stored now (`stored`: the API's {id, feedback?}): it carries its id, and replies get their hooks.
+export function markStored(message, stored) {
+  message.dataset.id = stored.id;
+  if (stored.feedback) message.dataset.rating = stored.feedback.rating;
+  if (message.dataset.role === "assistant") for (const hook of storedReplyHooks) hook(message);
+  if (page.follow) scrollToEnd();
 }
 
 // Re-render a reply that grew: blocks that came out the same stay untouched (no flicker, a selection inside

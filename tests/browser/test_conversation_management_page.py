@@ -133,9 +133,9 @@ def test_delete_all_asks_first_and_then_empties_the_list(page, csp_violations):
     page.goto(f"/?c={first}")
     expect(replies(page)).to_have_count(1)
 
-    delete_all = page.get_by_role("button", name="Delete all conversations")
+    delete_all = page.get_by_role("button", name="Delete all chats")
     delete_all.click()
-    dialog = page.get_by_role("dialog", name="Delete all conversations?")
+    dialog = page.get_by_role("dialog", name="Delete all chats?")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice first
     screenshot(page, "manage-delete-all-dialog")
@@ -151,7 +151,7 @@ def test_delete_all_asks_first_and_then_empties_the_list(page, csp_violations):
     expect(replies(page)).to_have_count(0)
     expect(page).not_to_have_url(re.compile(r"\?c="))
     expect(page.get_by_role("button", name="New chat")).to_be_focused()
-    expect(page.locator("#announcer")).to_have_text("All conversations deleted")
+    expect(page.locator("#announcer")).to_have_text("All chats deleted")
     assert api_get(page, "/api/v1/conversations") == {"conversations": [], "next": None}
     screenshot(page, "manage-delete-all-done")
 
@@ -253,7 +253,7 @@ def test_every_control_fits_390_px_in_light_and_dark(page, bedrock, csp_violatio
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Conversations").click()
     expect(page.get_by_role("searchbox", name="Search conversation titles")).to_be_visible()
-    expect(page.get_by_role("button", name="Delete all conversations")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete all chats")).to_be_visible()
     page.get_by_role("button", name="Rename “Second”").click()
     expect(page.get_by_role("textbox", name="New title for “Second”")).to_be_focused()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
