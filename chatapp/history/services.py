@@ -84,7 +84,7 @@ def _bucket(rating: str, reason: str | None) -> str:
 def _recount(before: dict[str, str], *, now_bucket: tuple[date, str] | None) -> None:
     """Move the day counts: the replaced feedback off its day, the new one onto today (at once)."""
     calls = []
-    if before.get("feedback_rating"):
+    if before.get("feedback_rating") and before.get("feedback_at"):
         day = datetime.fromisoformat(before["feedback_at"]).date()
         old = _bucket(before["feedback_rating"], before.get("feedback_reason"))
         calls.append(functools.partial(history.feedback_count_add, day, old, -1))
