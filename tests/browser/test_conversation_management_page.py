@@ -12,10 +12,14 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from fakes.bedrock import stream_answer
 from fakes.history import SEEDED_AT, seed_conversation
 from security.models import BlockedPrompt
 from tests.browser.conftest import screenshot
 from tests.browser.test_chat_page_pages import browser_owner
+from tests.browser.test_streaming_page import streaming  # noqa: F401 - the page streams over the local gateway
+from tests.sockets.conftest import gateway, moto_url  # noqa: F401 - the gateway process and its DynamoDB
+from tests.support import CHAT
 
 pytestmark = [
     pytest.mark.browser,
@@ -258,3 +262,18 @@ def test_every_control_fits_390_px_in_light_and_dark(page, bedrock, csp_violatio
     expect(page.get_by_role("textbox", name="New title for “Second”")).to_be_focused()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, f"manage-390-{scheme}-sidebar")
+
+
+def test_a_streamed_reply_gets_its_thumbs_once_it_is_stored(page, streaming, bedrock, csp_violations):  # noqa: F811
+    bedrock.then(CHAT, stream_answer("A reply written a little at a time.", tokens_per_second=8))
+    browser_owner(page)
+    send(page, "stream please")
+    reply = replies(page).first
+    expect(reply).to_have_attribute("data-state", "streaming")
+    expect(reply.get_by_role("group", name="Rate this reply")).to_have_count(0)  # not stored yet: nothing to rate
+    good = reply.get_by_role("button", name="Good reply")
+    good.click()
+    expect(good).to_have_attribute("aria-pressed", "true")
+    conversation_id = re.search(r"\?c=([0-9a-f-]{36})", page.url).group(1)
+    stored = api_get(page, f"/api/v1/conversations/{conversation_id}")["messages"][1]
+    assert stored["content"] == "A reply written a little at a time." and stored["feedback"] == {"rating": "up"}
