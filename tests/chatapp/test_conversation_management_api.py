@@ -345,3 +345,22 @@ def test_the_schema_documents_every_management_operation(api):
     feedback = paths["/api/v1/conversations/{conversation_id}/messages/{message_id}/feedback"]
     assert {"put", "delete"} <= set(feedback)
     assert {"400", "404"} <= set(feedback["put"]["responses"])
+
+
+def test_no_session_is_created_to_answer_a_caller_without_one(api, bedrock):
+    from django.test import Client
+
+    conversation_id = start(api, "someone's chat")
+    stranger = Client()  # no CSRF enforcement, as for a caller that is not a browser: the owner check answers
+    answers = [
+        (stranger.get(LIST, {"q": "chat"}), 200),
+        (stranger.get(f"{LIST}/{conversation_id}/export", {"format": "md"}), 404),
+        (stranger.patch(f"{LIST}/{conversation_id}", '{"title": "x"}', content_type="application/json"), 404),
+        (stranger.delete(LIST), 204),
+    ]
+    for response, status in answers:
+        assert response.status_code == status, response.content
+        assert settings.SESSION_COOKIE_NAME not in response.cookies
+        assert response["Cache-Control"] == "no-store"
+    assert answers[0][0].json() == {"conversations": [], "next": None}
+    assert titles(api) == ["someone's chat"]

@@ -212,3 +212,24 @@ def test_the_feedback_page_is_for_moderators_only(db, django_user_model):
     assert client.get("/admin/feedback/").status_code == 302  # to the login page
     client.force_login(staff)
     assert client.get("/admin/feedback/").status_code == 403
+
+
+def test_a_changed_rating_leaves_the_day_it_was_given(api, bedrock):
+    from datetime import timedelta
+
+    from chatapp.history import repositories as history
+
+    conversation_id, messages = conversation(api, "hello")
+    reply_id = messages[1]["id"]
+    put(api, conversation_id, reply_id, {"rating": "up"})
+    # As if that rating had been given yesterday: its item and its day's count say so.
+    today = datetime.now(tz=UTC).date()
+    yesterday = today - timedelta(days=1)
+    _, reply = history.reply_find(conversation_id, reply_id)
+    reply.update(actions=[type(reply).feedback_at.set(f"{yesterday.isoformat()}T12:00:00+00:00")])
+    history.feedback_count_add(today, "up", -1)
+    history.feedback_count_add(yesterday, "up", 1)
+
+    put(api, conversation_id, reply_id, {"rating": "down", "reason": "unhelpful"})
+    counts = feedback_daily_counts(days=2)
+    assert counts == {yesterday: {}, today: {"down_unhelpful": 1}}
