@@ -6,6 +6,9 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from chatapp import repositories
 from chatapp.history import repositories as history
@@ -364,3 +367,28 @@ def test_no_session_is_created_to_answer_a_caller_without_one(api, bedrock):
         assert response["Cache-Control"] == "no-store"
     assert answers[0][0].json() == {"conversations": [], "next": None}
     assert titles(api) == ["someone's chat"]
+
+
+# Each example is a new session, so a new owner: examples never see each other's conversations.
+@hypothesis_settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    matches=st.lists(st.booleans(), max_size=30),
+    limit=st.integers(min_value=1, max_value=6),
+    page_items=st.integers(min_value=1, max_value=8),
+    max_reads=st.integers(min_value=1, max_value=12),
+)
+def test_search_cursors_reach_every_match_once_in_order_whatever_the_bounds(
+    db, monkeypatch, matches, limit, page_items, max_reads
+):
+    monkeypatch.setattr(history, "SEARCH_PAGE_ITEMS", page_items)
+    monkeypatch.setattr(history, "SEARCH_MAX_READS", max_reads)
+    api = ApiClient()
+    owner = owner_of(api)
+    for n, match in enumerate(matches):
+        title = f"{'Needle' if match else 'hay'} {n}"
+        seed_conversation_in_bulk(owner, turns=1, title=title, at=SEEDED_AT + timedelta(minutes=n))
+    pages = search_all(api, "needle", limit=limit)
+    assert [t for page in pages for t in page] == [f"Needle {n}" for n in reversed(range(len(matches))) if matches[n]]
+    assert all(len(page) <= limit for page in pages)
+    # Each request reads at most its bound, so a search needs at most one request per `max_reads` conversations.
+    assert len(pages) <= len(matches) // max_reads + sum(matches) // limit + 2
