@@ -102,9 +102,9 @@ def seed(owner: str, count: int) -> None:
 
 
 def owner_item_count(owner: str) -> int:
-    from chatapp.history.repositories import _message_and_marker_keys, _owner_conversation_ids
+    from chatapp.history.repositories import _message_and_marker_keys, _owner_conversations
 
-    ids = list(_owner_conversation_ids(owner))
+    ids = [conversation_id for conversation_id, _ in _owner_conversations(owner)]
     return len(ids) + sum(len(_message_and_marker_keys(i)) for i in ids)
 
 

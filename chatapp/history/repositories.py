@@ -114,26 +114,52 @@ def conversations_delete_all(owner: str) -> int:
     """Delete every conversation of the owner with its messages and request markers; return how many.
 
     Messages and markers go first, conversation items last: if this stops part-way, the conversations left
-    are still listed (and deleted by the next call), never orphaned messages that nothing lists.
+    are still listed (and deleted by the next call), never orphaned messages that nothing lists. A reply
+    stored meanwhile moves its conversation's updated_at: those conversations are read again just before
+    their items go, which leaves a window of one round trip instead of the whole run.
     """
-    ids = list(_owner_conversation_ids(owner))
+    listed = dict(_owner_conversations(owner))
     with ThreadPoolExecutor(BULK_WORKERS, thread_name_prefix="delete-all") as pool:
-        message_keys = [key for keys in pool.map(_message_and_marker_keys, ids) for key in keys]
-        _drain(pool.map(_batch_delete, _chunks(message_keys, BATCH_SIZE)))
-        meta_keys = [{"pk": {"S": conversation_pk(i)}, "sk": {"S": META_SK}} for i in ids]
+        _delete_messages(pool, list(listed))
+        changed = [i for i, updated_at in _updated_at(list(listed)).items() if updated_at != listed[i]]
+        _delete_messages(pool, changed)
+        meta_keys = [{"pk": {"S": conversation_pk(i)}, "sk": {"S": META_SK}} for i in listed]
         _drain(pool.map(_batch_delete, _chunks(meta_keys, BATCH_SIZE)))
-    return len(ids)
+    return len(listed)
 
 
-def _owner_conversation_ids(owner: str) -> Iterator[str]:
+def _delete_messages(pool: ThreadPoolExecutor, conversation_ids: list[str]) -> None:
+    keys = [key for keys in pool.map(_message_and_marker_keys, conversation_ids) for key in keys]
+    _drain(pool.map(_batch_delete, _chunks(keys, BATCH_SIZE)))
+
+
+def _owner_conversations(owner: str) -> Iterator[tuple[str, str]]:
+    """Yield the id and updated_at of each of the owner's conversations (a paged Query on by_owner)."""
     for item in _query_all(
         IndexName="by_owner",
         KeyConditionExpression="#owner = :owner",
         ExpressionAttributeNames={"#owner": "owner"},
         ExpressionAttributeValues={":owner": {"S": owner}},
-        ProjectionExpression="pk",
+        ProjectionExpression="pk, updated_at",
     ):
-        yield item["pk"]["S"].removeprefix("conv#")
+        yield item["pk"]["S"].removeprefix("conv#"), item["updated_at"]["S"]
+
+
+def _updated_at(conversation_ids: list[str]) -> dict[str, str]:
+    """Return the updated_at of each conversation still there, read consistently."""
+    keys = [{"pk": {"S": conversation_pk(i)}, "sk": {"S": META_SK}} for i in conversation_ids]
+    items = _batch_get(keys, ProjectionExpression="pk, updated_at")
+    return {item["pk"]["S"].removeprefix("conv#"): item["updated_at"]["S"] for item in items}
+
+
+def _batch_get(keys: list[dict[str, Any]], **parameters: Any) -> Iterator[dict[str, Any]]:
+    """Yield the items there are of `keys`, read consistently, 100 a BatchGetItem (unprocessed keys asked again)."""
+    client, table = dynamodb_client(), ConversationItem.Meta.table_name
+    while keys:
+        request = {"Keys": keys[:100], "ConsistentRead": True, **parameters}
+        answer = client.batch_get_item(RequestItems={table: request})
+        yield from answer.get("Responses", {}).get(table, [])
+        keys = keys[100:] + answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
 
 
 def _message_and_marker_keys(conversation_id: str) -> list[dict[str, Any]]:
@@ -256,16 +282,12 @@ def feedback_count_add(day: date, bucket: str, delta: int) -> None:
 
 
 def feedback_counts(days: Sequence[date]) -> dict[date, dict[str, int]]:
-    """Return each day's feedback counts by bucket (days without any: empty), reading up to 100 days at once."""
-    client, table = dynamodb_client(), ConversationItem.Meta.table_name
+    """Return each day's feedback counts by bucket (days without any: empty)."""
     counts: dict[date, dict[str, int]] = {day: {} for day in days}
     keys = [{"pk": {"S": f"feedback#{day.isoformat()}"}, "sk": {"S": FEEDBACK_SK}} for day in days]
-    while keys:
-        answer = client.batch_get_item(RequestItems={table: {"Keys": keys[:100], "ConsistentRead": True}})
-        for item in answer.get("Responses", {}).get(table, []):
-            day = date.fromisoformat(item["pk"]["S"].removeprefix("feedback#"))
-            counts[day] = {name: int(value["N"]) for name, value in item.items() if "N" in value}
-        keys = keys[100:] + answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    for item in _batch_get(keys):
+        day = date.fromisoformat(item["pk"]["S"].removeprefix("feedback#"))
+        counts[day] = {name: int(value["N"]) for name, value in item.items() if "N" in value}
     return counts
 
 

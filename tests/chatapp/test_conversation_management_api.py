@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from chatapp import repositories
 from chatapp.history import repositories as history
-from fakes.history import SEEDED_AT, dynamodb_calls, seed_conversation, seed_conversation_in_bulk
+from fakes.history import SEEDED_AT, dynamodb_calls, seed_conversation, seed_conversation_in_bulk, seed_turn
 from tests.support import ApiClient
 
 LIST = "/api/v1/conversations"
@@ -228,6 +228,7 @@ def test_delete_all_removes_every_conversation_message_and_request_marker(api, o
     assert api.get(LIST).json() == {"conversations": [], "next": None}
     assert api.get(f"{LIST}/{first}").status_code == 404
     assert owner_items(owner_of(api)) == []
+    assert list(repositories.conversation_items(first)) == []
     # A replayed request_id is answered afresh, never with the deleted reply.
     replay = api.chat("one again", request_id="r-1")
     assert replay.status_code == 200 and replay.json()["conversation_id"] != first
@@ -245,7 +246,29 @@ def test_delete_all_goes_in_batches_of_25_and_never_scans(api):
     sizes = [len(next(iter(c.request["RequestItems"].values()))) for c in batches]
     assert sum(sizes) == 30 * 5 and max(sizes) == 25
     assert "Scan" not in calls.operations
-    assert owner_items(owner) == []
+    assert all_items() == []  # this owner's were the only ones
+
+
+def all_items() -> list[dict]:
+    from core.dynamodb import dynamodb_client
+
+    return dynamodb_client().scan(TableName=repositories.ConversationItem.Meta.table_name)["Items"]
+
+
+def test_a_reply_stored_while_delete_all_runs_is_deleted_too(api, monkeypatch):
+    owner = owner_of(api)
+    conversation_id = seed_conversation(owner, turns=1, title="busy")
+    delete_batch, late = history._batch_delete, []
+
+    def reply_lands_first(keys):
+        if not late:  # another tab's reply is stored after its conversation's messages were listed
+            late.append(seed_turn(owner, conversation_id, "late question", SEEDED_AT + timedelta(hours=1)))
+        delete_batch(keys)
+
+    monkeypatch.setattr(history, "_batch_delete", reply_lands_first)
+    assert api.delete(LIST).status_code == 204
+    assert late and owner_items(owner) == []
+    assert list(repositories.conversation_items(conversation_id)) == []  # no message left behind, listed or not
 
 
 def test_delete_all_without_a_session_creates_none(db):
