@@ -13,10 +13,11 @@ from django.template.response import TemplateResponse
 from billing import selectors, services
 from billing.models import PersonCeiling
 from billing.prices import MICRO
-from security import charts
+from core import charts
 
 USAGE_DAYS = 30
 TOP_SPENDERS = 20
+SPEND_COLOURS = {"spend (US cents)": "#0072B2"}  # Okabe-Ito blue, as the moderation chart
 
 
 @admin.register(PersonCeiling)
@@ -62,7 +63,7 @@ def usage_view(request: HttpRequest) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
         "title": "Usage",
-        "chart": charts.daily_chart(cents),
+        "chart": charts.daily_chart(cents, colours=SPEND_COLOURS, nouns=("US cent", "US cents"), labels={}),
         "days": [(d, spend) for d, spend in reversed(daily.items())],
         "day": day,
         "day_total": day_total or selectors.DaySpend("service", 0, 0, 0, 0),

@@ -21,6 +21,9 @@ from chatapp import selectors, services
 from chatapp.authentication import existing_owner, request_owner, request_session_key
 from chatapp.chat.http import conversation_reply
 from chatapp.fields import StrictCharField, StrictUUIDField
+from chatapp.history import inputs as history_inputs
+from chatapp.history import selectors as history_selectors
+from chatapp.history import services as history_services
 from chatapp.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from chatapp.schema import error_responses
 from chatapp.serializers import ConversationSerializer, MessageSerializer
@@ -143,6 +146,7 @@ class ConversationListApi(APIView):
     class InputSerializer(serializers.Serializer):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
         cursor = serializers.CharField(required=False, max_length=1000)
+        q = history_inputs.CleanedTextField(required=False, allow_blank=True, max_length=200)
 
     @extend_schema_serializer(component_name="ConversationList")
     class OutputSerializer(serializers.Serializer):
@@ -153,16 +157,27 @@ class ConversationListApi(APIView):
 
     @extend_schema(
         operation_id="conversations_list",
-        parameters=[_limit_parameter(1, "Conversations"), _cursor_parameter("cursor", "next")],
+        parameters=[
+            _limit_parameter(1, "Conversations"),
+            _cursor_parameter("cursor", "next"),
+            history_inputs.SEARCH_PARAMETER,
+        ],
         responses={200: OutputSerializer, **error_responses(400, 503)},
     )
     def get(self, request: Request) -> Response:
-        """List a page of the caller's conversations, most recently active first."""
+        """List a page of the caller's conversations (those whose title contains `q`), most recently active first."""
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         owner = existing_owner(request)  # no session yet: nothing to list, and none is created to say so
-        page = selectors.conversation_list(owner=owner, **query.validated_data) if owner else None
+        page = history_selectors.conversation_page(owner=owner, **query.validated_data) if owner else None
         return Response(self.OutputSerializer(page or {"conversations": [], "next": None}).data)
+
+    @extend_schema(operation_id="conversations_destroy_all", responses={204: None, **error_responses(403, 503)})
+    def delete(self, request: Request) -> Response:
+        """Delete all of the caller's conversations, with their messages and request markers."""
+        if (owner := existing_owner(request)) is not None:
+            history_services.conversations_delete_all(owner=owner)
+        return Response(status=204)
 
 
 class ConversationDetailApi(APIView):
@@ -198,6 +213,19 @@ class ConversationDetailApi(APIView):
         """Delete one of the caller's conversations and its messages."""
         services.conversation_delete(owner=_known_owner(request), conversation_id=str(conversation_id))
         return Response(status=204)
+
+    @extend_schema(
+        request=history_inputs.RenameSerializer,
+        responses={200: ConversationSerializer, **error_responses(400, 403, 404, 415, 503)},
+    )
+    def patch(self, request: Request, conversation_id: str) -> Response:
+        """Rename one of the caller's conversations (the title is cleaned as messages are: 1 to 200 characters)."""
+        body = history_inputs.RenameSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        conversation = history_services.conversation_rename(
+            owner=_known_owner(request), conversation_id=str(conversation_id), title=body.validated_data["title"]
+        )
+        return Response(ConversationSerializer(conversation).data)
 
 
 class HealthApi(APIView):

@@ -62,6 +62,8 @@ class ConversationItem(TableModel):
 class ConversationMeta(ConversationItem, discriminator="conversation"):
     title = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # The title case-folded (`title_search_key`): searching titles is a filter on the by_owner Query.
+    title_search = UnicodeAttribute(null=True)
 
 
 class MessageItem(ConversationItem, discriminator="message"):
@@ -73,6 +75,11 @@ class MessageItem(ConversationItem, discriminator="message"):
     request_pk = UnicodeAttribute(null=True)
     # Assistant messages only; items stored before stop reasons existed were complete replies (end_turn).
     stop_reason = UnicodeAttribute(null=True)
+    # The person's feedback on a reply (chatapp.history): up or down, an optional reason and comment, when.
+    feedback_rating = UnicodeAttribute(null=True)
+    feedback_reason = UnicodeAttribute(null=True)
+    feedback_comment = UnicodeAttribute(null=True)
+    feedback_at = UnicodeAttribute(null=True)
 
 
 class RequestItem(ConversationItem, discriminator="request"):
@@ -126,11 +133,24 @@ class Message:
     content: str
     created_at: str
     stop_reason: str | None = None  # assistant messages: end_turn, max_tokens, stopped or time_limit
+    feedback: dict[str, str] | None = None  # assistant messages the person rated: rating, reason?, comment?
 
     @classmethod
     def from_item(cls, item: "MessageItem") -> "Message":
         stop_reason = (item.stop_reason or "end_turn") if item.role == "assistant" else None
-        return cls(item.message_id, item.role, item.content, item.created_at, stop_reason)
+        return cls(item.message_id, item.role, item.content, item.created_at, stop_reason, _feedback(item))
+
+
+def _feedback(item: "MessageItem") -> dict[str, str] | None:
+    if not item.feedback_rating:
+        return None
+    given = {"rating": item.feedback_rating, "reason": item.feedback_reason, "comment": item.feedback_comment}
+    return {name: value for name, value in given.items() if value}
+
+
+def title_search_key(title: str) -> str:
+    """Return what title search matches against: the title case-folded (so "STRASSE" finds "Straße")."""
+    return title.casefold()
 
 
 @dataclass(frozen=True)
@@ -303,7 +323,15 @@ def _conversation_write(
     """Add the conversation item: a new one when `title` is set (none may exist yet), else the owner's, updated."""
     updated_at = now.isoformat()
     if title is not None:
-        meta = ConversationMeta(pk, META_SK, owner=owner, updated_at=updated_at, title=title, created_at=updated_at)
+        meta = ConversationMeta(
+            pk,
+            META_SK,
+            owner=owner,
+            updated_at=updated_at,
+            title=title,
+            title_search=title_search_key(title),
+            created_at=updated_at,
+        )
         transaction.put(CONVERSATION, meta, condition=ConversationItem.pk.does_not_exist())
     else:
         actions = [ConversationItem.updated_at.set(updated_at)]

@@ -4,6 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from chatapp.history.inputs import FeedbackSerializer
+
 STOP_REASONS = ["end_turn", "max_tokens", "stopped", "time_limit"]
 
 
@@ -17,10 +19,15 @@ class MessageSerializer(serializers.Serializer):
         required=False,
         help_text="Assistant messages only: why the reply ended; anything but end_turn is not a complete answer.",
     )
+    feedback = FeedbackSerializer(
+        required=False, help_text="Assistant messages the caller rated: their feedback (PUT …/feedback)."
+    )
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         """Give every assistant message a stop_reason (end_turn for replies stored before it was recorded)."""
         data = super().to_representation(instance)
+        if data.get("feedback") is None:
+            data.pop("feedback", None)
         if data.get("role") == "assistant":
             data["stop_reason"] = data.get("stop_reason") or "end_turn"
         else:

@@ -12,6 +12,7 @@
 
 import functools
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -50,6 +51,45 @@ def serialise_dynamodb_requests() -> None:
 
     serialised.serialised = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = serialised  # type: ignore[method-assign]
+
+
+_query_partition = threading.local()
+
+
+def partition_local_queries() -> None:
+    """Make moto's Query on a table's own key read that key's partition only, as DynamoDB does (idempotent).
+
+    moto 5.2 answers every Query by sorting all the items of the table and keeping the partition's, so a
+    Query's cost grows with the whole table; DynamoDB's grows with what it reads. Benchmarks that count
+    per-partition Queries (delete all) would otherwise measure moto's table size. Index Queries are unchanged.
+    """
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "partition_local", False):
+        return
+    all_items, query = Table.all_items, Table.query
+
+    def partition_items(self):  # type: ignore[no-untyped-def]
+        wanted = getattr(_query_partition, "key", None)
+        if wanted is None or wanted[0] is not self:
+            return all_items(self)
+        partition = self.items.get(wanted[1])
+        if partition is None or not self.range_key_attr:
+            return [partition] if partition is not None else []
+        return sorted(partition.values(), key=lambda item: item.range_key)
+
+    @functools.wraps(query)
+    def partition_query(self, hash_key, *args, **kwargs):  # type: ignore[no-untyped-def]
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        _query_partition.key = None if index_name or hash_key is None else (self, hash_key)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _query_partition.key = None
+
+    partition_query.partition_local = True  # type: ignore[attr-defined]
+    Table.all_items = partition_items  # type: ignore[method-assign]
+    Table.query = partition_query  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -126,7 +166,12 @@ def forget_connections() -> None:
 
 
 def _serve_until_terminated() -> None:
-    """Serve moto on an ephemeral port, print `port <n>` once it listens, and stop on SIGTERM."""
+    """Serve moto on an ephemeral port, print `port <n>` once it listens, and stop on SIGTERM.
+
+    MOTO_PARTITION_QUERIES=1 applies `partition_local_queries` (benchmarks of per-partition Queries).
+    """
+    if os.environ.get("MOTO_PARTITION_QUERIES") == "1":
+        partition_local_queries()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     print(f"port {server.get_host_and_port()[1]}", flush=True)

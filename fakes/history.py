@@ -64,6 +64,7 @@ def seed_conversation_in_bulk(owner: str, *, turns: int, title: str, at: datetim
                 owner=owner,
                 updated_at=last,
                 title=title,
+                title_search=repositories.title_search_key(title),
                 created_at=(at + timedelta(milliseconds=1)).isoformat(),
             )
         )

@@ -55,8 +55,9 @@ export function postChat(body) {
   return request("POST", session.urls.chat, body);
 }
 
-export function listConversations(cursor) {
-  return request("GET", withParams(session.urls.conversations, { cursor }));
+// `q`: only the conversations whose title contains it (any case); empty or absent: all of them.
+export function listConversations(cursor, q) {
+  return request("GET", withParams(session.urls.conversations, { cursor, q: q || null }));
 }
 
 export function getConversation(conversationId, before) {
@@ -65,6 +66,25 @@ export function getConversation(conversationId, before) {
 
 export function deleteConversation(conversationId) {
   return request("DELETE", conversationUrl(conversationId));
+}
+
+export function renameConversation(conversationId, title) {
+  return request("PATCH", conversationUrl(conversationId), { title });
+}
+
+export function deleteAllConversations() {
+  return request("DELETE", session.urls.conversations);
+}
+
+// A plain link downloads it (the server answers Content-Disposition: attachment).
+export function exportUrl(conversationId, format) {
+  return withParams(`${conversationUrl(conversationId)}/export`, { format });
+}
+
+// `feedback`: {rating: "up"|"down", reason?, comment?}; null withdraws it.
+export function rateReply(conversationId, messageId, feedback) {
+  const url = `${conversationUrl(conversationId)}/messages/${encodeURIComponent(messageId)}/feedback`;
+  return feedback ? request("PUT", url, feedback) : request("DELETE", url);
 }
 
 export function newRequestId() {

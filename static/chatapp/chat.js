@@ -12,6 +12,7 @@ import {
   refreshConversations,
   watchPages,
 } from "./conversations.js";
+import { watchManagement } from "./manage.js";
 import { onSubmit, sendContinue } from "./send.js";
 import { stopReply } from "./socket.js";
 import { refreshUsage } from "./usage.js";
@@ -67,6 +68,7 @@ async function start() {
   };
   configureApi(urls, (session) => (el.offline.hidden = !session.offline));
   watchControls();
+  watchManagement();
   updateComposer();
   el.message.focus();
   watchPages();

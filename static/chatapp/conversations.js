@@ -27,6 +27,7 @@ const list = {
   loadingOlder: false,
   earlier: null,
   loadingEarlier: false,
+  query: "", // the title search the list shows (manage.js); empty: all conversations
 };
 const pageObservers = {};
 
@@ -60,12 +61,37 @@ export function changeView(conversationId) {
 }
 
 export async function refreshConversations() {
+  const query = list.query;
   try {
-    mergeFirstPage(await listConversations());
+    const data = await listConversations(null, query);
+    if (query !== list.query) return; // the search changed meanwhile: its own answer shows
+    mergeFirstPage(data);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
   }
   renderConversationList();
+}
+
+// Show only the conversations whose title contains `query` (empty: all), from their first page.
+export function searchConversations(query) {
+  Object.assign(list, { query, conversations: [], next: null, olderLoaded: false });
+  return refreshConversations();
+}
+
+export function searchResultCount() {
+  return { count: list.conversations.length, more: Boolean(list.next) };
+}
+
+export function renameInList(conversationId, title) {
+  const conversation = list.conversations.find((c) => c.id === conversationId);
+  if (conversation) conversation.title = title;
+  renderConversationList();
+}
+
+// After delete all: the list is empty, and the page starts a new chat.
+export function forgetConversations() {
+  Object.assign(list, { conversations: [], next: null, olderLoaded: false });
+  newChat();
 }
 
 function renderConversationList() {
@@ -73,6 +99,7 @@ function renderConversationList() {
   const title = list.conversations.find((c) => c.id === current)?.title;
   document.title = title ? `${title} · Guarded chat` : "Guarded chat";
   el.listEmpty.hidden = list.conversations.length > 0;
+  el.listEmpty.textContent = list.query ? "No conversation titles match." : "No conversations yet.";
   // The list is rebuilt after every reply: keyboard focus inside it must survive that.
   const focused = el.list.contains(document.activeElement) ? document.activeElement : null;
   el.list.replaceChildren(...list.conversations.map((conversation) => listItem(conversation, current)));
@@ -80,6 +107,7 @@ function renderConversationList() {
     const same = (n) => n.dataset.id === focused.dataset.id && n.className === focused.className;
     [...el.list.querySelectorAll("[data-id]")].find(same)?.focus();
   }
+  el.list.dispatchEvent(new Event("listrendered")); // manage.js: the export menu follows the open conversation
 }
 
 function listItem(conversation, current) {
@@ -94,7 +122,12 @@ function listItem(conversation, current) {
   remove.dataset.id = conversation.id;
   remove.setAttribute("aria-label", `Delete “${conversation.title || "Untitled"}”`);
   remove.append(icon("trash"));
-  item.append(anchor, remove);
+  const rename = node("button", "icon-button conversation-rename"); // manage.js edits the title in place
+  rename.type = "button";
+  rename.dataset.id = conversation.id;
+  rename.setAttribute("aria-label", `Rename “${conversation.title || "Untitled"}”`);
+  rename.append(icon("pencil"));
+  item.append(anchor, rename, remove);
   return item;
 }
 
@@ -107,7 +140,7 @@ export async function openConversation(conversationId, push) {
   try {
     const data = await getConversation(conversationId);
     if (view !== page.view) return;
-    for (const message of data.messages) appendMessage(message.role, message.content, message.stop_reason);
+    for (const message of data.messages) appendMessage(message.role, message.content, message.stop_reason, message);
     offerContinue(el.thread.lastElementChild);
     if (!data.messages.length) el.welcome.hidden = false;
     showEarlier(data.earlier, view);
@@ -201,7 +234,12 @@ async function loadOlderConversations() {
   list.loadingOlder = true;
   el.conversationsMore.textContent = "Loading older conversations…";
   try {
-    const data = await listConversations(list.next);
+    const query = list.query;
+    const data = await listConversations(list.next, query);
+    if (query !== list.query) {
+      list.loadingOlder = false;
+      return;
+    }
     const known = new Set(list.conversations.map((c) => c.id));
     list.conversations.push(...data.conversations.filter((c) => !known.has(c.id)));
     list.next = data.next;

@@ -13,6 +13,7 @@ import {
   el,
   hideTyping,
   isBusy,
+  markStored,
   offerContinue,
   page,
   ReplyDraft,
@@ -62,7 +63,9 @@ async function sendMessage(text, userMessage, requestId) {
     showConversation(data.conversation_id);
     hideTyping();
     const { content, stop_reason: stopReason } = data.message;
-    offerContinue(draft.finish(content, stopReason));
+    const reply = draft.finish(content, stopReason);
+    markStored(reply, data.message);
+    offerContinue(reply);
     // Live regions hear the finished reply once, never its deltas.
     announce(`Assistant: ${content}${CUT_REPLY_NOTES[stopReason] ? ` (${CUT_REPLY_NOTES[stopReason]})` : ""}`);
   } catch (error) {

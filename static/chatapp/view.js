@@ -91,7 +91,8 @@ function atEnd() {
   return el.thread.scrollHeight - el.thread.scrollTop - el.thread.clientHeight < 48;
 }
 
-export function appendMessage(role, content, stopReason) {
+// `stored`: the message as the API gave it, when it is stored ({id, feedback?}): replies can then be rated.
+export function appendMessage(role, content, stopReason, stored) {
   el.welcome.hidden = true;
   const message = node("article", "message");
   message.dataset.role = role;
@@ -102,9 +103,25 @@ export function appendMessage(role, content, stopReason) {
   message.append(body);
   el.thread.append(message);
   if (role === "assistant") finishMessage(message, stopReason);
+  if (stored?.id) markStored(message, stored);
   if (role === "user") page.follow = true;
   if (page.follow) scrollToEnd();
   return message;
+}
+
+// What other modules add to a stored reply (manage.js: its feedback buttons), before the view follows it.
+const storedReplyHooks = [];
+
+export function onStoredReply(hook) {
+  storedReplyHooks.push(hook);
+}
+
+// The message is stored now (`stored`: the API's {id, feedback?}): it carries its id, and replies get their hooks.
+export function markStored(message, stored) {
+  message.dataset.id = stored.id;
+  if (stored.feedback) message.dataset.rating = stored.feedback.rating;
+  if (message.dataset.role === "assistant") for (const hook of storedReplyHooks) hook(message);
+  if (page.follow) scrollToEnd();
 }
 
 // Re-render a reply that grew: blocks that came out the same stay untouched (no flicker, a selection inside
@@ -263,7 +280,9 @@ export function prependMessages(messages, marker) {
   const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
   const fragment = document.createDocumentFragment();
   // appendMessage builds a message exactly as everywhere else; it is then moved above the others.
-  for (const message of messages) fragment.append(appendMessage(message.role, message.content));
+  for (const message of messages) {
+    fragment.append(appendMessage(message.role, message.content, message.stop_reason, message));
+  }
   el.thread.insertBefore(fragment, anchor);
   if (anchor) el.thread.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
 }

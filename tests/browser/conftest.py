@@ -61,6 +61,16 @@ def page(browser, live_server, bedrock) -> Iterator[object]:
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
+@pytest.fixture
+def patient_expectations() -> Iterator[None]:
+    """Give replies time: the machine is shared, and a reply builds fresh model clients (about a second)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default
+
+
 def screenshot(page, name: str) -> Path:
     """Save a screenshot of the page under test-artifacts/ and return its path."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -393,7 +393,11 @@ def test_keyboard_alone_reaches_every_control(page, bedrock):
     expect(page.get_by_role("link", name="keyboard user")).to_be_visible()
     page.get_by_role("button", name="New chat").focus()
     page.keyboard.press("Tab")
+    expect(page.get_by_role("searchbox", name="Search conversation titles")).to_be_focused()
+    page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="keyboard user")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Rename “keyboard user”")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Delete “keyboard user”")).to_be_focused()
     page.evaluate("window.dispatchEvent(new PopStateEvent('popstate'))")  # rebuilds the list, as a reply does

@@ -125,6 +125,19 @@ def socket_chat(api: ApiClient, connection_id: str) -> None:
     socket_message(websocket_event("MESSAGE", connection_id=connection_id, body=body), None)
 
 
+def manage_conversations(api: ApiClient, conversation_id: str) -> None:
+    """Search, rename, export, and rate a reply (harmful, then withdrawn), as the page does."""
+    url, unsafe = f"/api/v1/conversations/{conversation_id}", {"headers": {"X-CSRFToken": api.csrf_token}}
+    assert api.http.get("/api/v1/conversations", {"q": "hello"}).status_code == 200
+    body = json.dumps({"title": "Renamed"})
+    assert api.http.patch(url, body, content_type="application/json", **unsafe).status_code == 200
+    assert api.http.get(f"{url}/export", {"format": "md"}).status_code == 200
+    feedback = f"{url}/messages/{api.get(url).json()['messages'][1]['id']}/feedback"
+    body = json.dumps({"rating": "down", "reason": "harmful"})
+    assert api.http.put(feedback, body, content_type="application/json", **unsafe).status_code == 200
+    assert api.delete(feedback).status_code == 204
+
+
 @pytest.fixture
 def chat_flow_calls(
     recorded_calls, db, settings, bedrock, django_user_model, socket_connections
@@ -155,11 +168,14 @@ def chat_flow_calls(
     assert socket_connections.frames["socket-1"][-1]["type"] == "done"
     assert api.get("/api/v1/conversations").status_code == 200
     assert api.get(f"/api/v1/conversations/{conversation_id}").status_code == 200
+    manage_conversations(api, conversation_id)
     assert api.delete(f"/api/v1/conversations/{conversation_id}").status_code == 204
+    assert api.delete("/api/v1/conversations").status_code == 204
     assert api.get("/api/v1/health").status_code == 200
     moderator = django_user_model.objects.create_superuser("moderator", password="secret-enough")
     api.http.force_login(moderator)  # a login replaces the anonymous session, a logout deletes it
     assert api.http.get("/admin/security/blockedprompt/").status_code == 200
+    assert api.http.get("/admin/feedback/").status_code == 200
     api.http.logout()
     return recorded_calls
 
