@@ -13,7 +13,7 @@ from chatapp.tickets import socket_ticket_issue
 from fakes.bedrock import stream_answer
 from fakes.connections import websocket_event
 from tests.billing.conftest import holds, ip_spent, owner_spent, service_spent
-from tests.support import CHAT, SCREEN, ApiClient
+from tests.support import CHAT, SCREEN, ApiClient, live_session_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,7 +65,7 @@ def post(api: ApiClient, n: int) -> tuple[str, dict]:
 
 
 def over_socket(connections, owner: str, ip: str, n: int) -> tuple[str, dict]:
-    ticket = socket_ticket_issue(owner=owner)
+    ticket = socket_ticket_issue(owner=owner, session_key=live_session_key())
     frame = {"action": "chat", "ticket": ticket, "message": message(n), "request_id": f"r{n}"}
     event = websocket_event("MESSAGE", connection_id=f"c{n}", body=json.dumps(frame), source_ip=ip)
     socket_message(event, SimpleNamespace(aws_request_id=f"l{n}", get_remaining_time_in_millis=lambda: 60_000))

@@ -15,7 +15,7 @@ from core import observability
 from fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from fakes.connections import websocket_event
 from tests.billing.conftest import holds, owner_spent, service_spent, today
-from tests.support import CHAT, ApiClient, request_log_records
+from tests.support import CHAT, ApiClient, live_session_key, request_log_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +25,7 @@ SCREEN_COST = 297  # the fake verdict: 120 input and 30 output tokens on Haiku (
 
 
 def send(connection_id: str, message: str = "Hello", request_id: str | None = None) -> None:
-    ticket = socket_ticket_issue(owner=OWNER)
+    ticket = socket_ticket_issue(owner=OWNER, session_key=live_session_key())
     frame = {"action": "chat", "ticket": ticket, "message": message, "request_id": request_id or connection_id}
     event = websocket_event("MESSAGE", connection_id=connection_id, body=json.dumps(frame))
     socket_message(event, SimpleNamespace(aws_request_id=connection_id, get_remaining_time_in_millis=lambda: 60_000))

@@ -14,7 +14,7 @@ from billing.repositories import LedgerItem
 from chatapp.chat.socket import socket_message
 from chatapp.tickets import socket_ticket_issue
 from fakes.connections import websocket_event
-from tests.support import ApiClient, request_log_records
+from tests.support import ApiClient, live_session_key, request_log_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,7 +81,12 @@ def test_over_the_ceiling_the_socket_answers_an_error_frame_with_the_same_fields
     bedrock, settings, socket_connections
 ):
     settings.BUDGET_SERVICE_DAILY_USD = "0.001"
-    frame = {"action": "chat", "ticket": socket_ticket_issue(owner="session:s"), "message": "Hi", "request_id": "r"}
+    frame = {
+        "action": "chat",
+        "ticket": socket_ticket_issue(owner="session:s", session_key=live_session_key()),
+        "message": "Hi",
+        "request_id": "r",
+    }
     event = websocket_event("MESSAGE", connection_id="c", body=json.dumps(frame))
     socket_message(event, SimpleNamespace(aws_request_id="l", get_remaining_time_in_millis=lambda: 60_000))
     (error_frame,) = socket_connections.frames["c"]
@@ -161,7 +166,7 @@ def test_a_missing_ledger_is_503_storage_unavailable_and_no_model_is_called(bedr
         assert response.status_code == 503 and response.json()["error"]["code"] == "storage_unavailable"
         assert response.headers["Retry-After"]
     else:
-        ticket = socket_ticket_issue(owner="session:s")
+        ticket = socket_ticket_issue(owner="session:s", session_key=live_session_key())
         frame = {"action": "chat", "ticket": ticket, "message": "Hi", "request_id": "r"}
         event = websocket_event("MESSAGE", connection_id="c", body=json.dumps(frame))
         socket_message(event, SimpleNamespace(aws_request_id="l", get_remaining_time_in_millis=lambda: 60_000))
