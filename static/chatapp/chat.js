@@ -47,11 +47,10 @@ function onEscape(event) {
   }
 }
 
-// Enter and Shift+Enter are keyboard keys: a touch screen without a pointer that hovers gets no such hint.
+// Enter and Shift+Enter are keyboard keys: a touch screen without a pointer that hovers shows no such hint
+// (chat.css hides it from the first paint), and the message box is not described by it.
 function fitHint() {
-  if (!matchMedia("(hover: none) and (pointer: coarse)").matches) return;
-  el.hint.hidden = true;
-  el.message.removeAttribute("aria-describedby");
+  if (getComputedStyle(el.hint).display === "none") el.message.removeAttribute("aria-describedby");
 }
 
 function watchControls() {
