@@ -4,7 +4,7 @@
 import { ApiError, deleteConversation, getConversation, listConversations } from "./api.js";
 import { node, icon } from "./dom.js";
 import { plainText } from "./plaintext.js";
-import { replyInProgress, showReplyInProgress } from "./replies.js";
+import { conversationsInProgress, replyInProgress, showReplyInProgress } from "./replies.js";
 import { detachReply } from "./socket.js";
 import {
   announce,
@@ -104,13 +104,16 @@ export function forgetConversations() {
 
 function renderConversationList() {
   const current = page.conversationId;
-  const title = titleOf(list.conversations.find((c) => c.id === current));
+  // New conversations whose first reply is being written are listed too: they can be gone back to.
+  const inProgress = list.query ? [] : conversationsInProgress(list.conversations); // a search lists stored ones
+  const conversations = [...inProgress, ...list.conversations];
+  const title = titleOf(conversations.find((c) => c.id === current));
   document.title = title ? `${title} · Guarded chat` : "Guarded chat";
-  el.listEmpty.hidden = list.conversations.length > 0;
+  el.listEmpty.hidden = conversations.length > 0;
   el.listEmpty.textContent = list.query ? "No conversation titles match." : "No conversations yet.";
   // The list is rebuilt after every reply: keyboard focus inside it must survive that.
   const focused = el.list.contains(document.activeElement) ? document.activeElement : null;
-  el.list.replaceChildren(...list.conversations.map((conversation) => listItem(conversation, current)));
+  el.list.replaceChildren(...conversations.map((conversation) => listItem(conversation, current)));
   if (focused) {
     const same = (n) => n.dataset.id === focused.dataset.id && n.className === focused.className;
     [...el.list.querySelectorAll("[data-id]")].find(same)?.focus();
@@ -141,7 +144,8 @@ function listItem(conversation, current) {
   rename.dataset.id = conversation.id;
   rename.setAttribute("aria-label", `Rename “${title}”`);
   rename.append(icon("pencil"));
-  item.append(anchor, rename, remove);
+  item.append(anchor);
+  if (!conversation.pending) item.append(rename, remove); // not stored yet: nothing to rename or delete
   return item;
 }
 

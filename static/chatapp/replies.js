@@ -33,6 +33,7 @@ const replies = new Set(); // {requestId, conversationId, question, text, state,
 // A message is on its way: track its reply (conversationId null for a new conversation, until it is accepted).
 export function replyStarted({ requestId, conversationId, question }) {
   const reply = { requestId, conversationId, question, text: "", state: "writing", sentAt: Date.now() };
+  reply.startsConversation = !conversationId;
   replies.add(reply);
   watchUnload();
   return reply;
@@ -104,6 +105,17 @@ takeInterrupted();
 
 export function replyInProgress(conversationId) {
   return [...replies].findLast((reply) => reply.conversationId === conversationId) || null;
+}
+
+// New conversations whose first reply is still being written, as list entries ({id, title, pending}): the
+// server lists a conversation once its first pair is stored.
+export function conversationsInProgress(listed) {
+  const known = new Set(listed.map((conversation) => conversation.id));
+  return [...replies]
+    .filter((reply) => reply.startsConversation && reply.state === "writing" && reply.conversationId)
+    .filter((reply) => !known.has(reply.conversationId))
+    .map((reply) => ({ id: reply.conversationId, title: reply.question, pending: true }))
+    .reverse();
 }
 
 // The reply's pair is in the stored history: the last user message is its question, answered by its text so far.

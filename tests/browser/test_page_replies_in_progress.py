@@ -126,6 +126,34 @@ def test_new_chat_mid_reply_then_back_shows_the_question_and_the_reply_still_bei
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_a_new_conversation_mid_reply_is_listed_and_opening_it_shows_the_reply_still_being_written(
+    page_with, streaming, bedrock, width
+):
+    page = page_with(viewport=viewport(width))
+    bedrock.then(CHAT, stream_answer(SLOW_REPLY, tokens_per_second=12))
+    open_chat(page)
+    send(page, "A **new** topic, slowly")
+    wait_for_partial_text(page)
+    show_sidebar(page)
+    page.get_by_role("button", name="New chat").click()
+    show_sidebar(page)
+    # Not stored yet, so the server does not list it; the page does, under its plain title, with nothing to delete.
+    link = page.get_by_role("link", name="A new topic, slowly")
+    expect(link).to_be_visible()
+    expect(page.locator(".conversation-delete")).to_have_count(0)
+    screenshot(page, f"replies-listed-in-progress-{width}")
+    link.click()
+
+    expect(questions(page)).to_have_text(["A **new** topic, slowly"])
+    expect(page.get_by_text(STILL_WRITING)).to_be_visible()
+    expect(replies(page)).to_have_text([SLOW_REPLY])
+    expect(page.get_by_text(STILL_WRITING)).to_have_count(0)
+    show_sidebar(page)
+    expect(page.locator("#conversation-list .conversation-link")).to_have_text(["A new topic, slowly"])
+    expect(page.locator(".conversation-delete")).to_have_count(1)  # stored: listed by the server now
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_another_conversation_mid_reply_and_back_shows_the_reply_still_being_written_then_stored(
     page_with, streaming, bedrock, width
 ):
