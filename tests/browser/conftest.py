@@ -77,6 +77,21 @@ def page(page_with) -> object:
     return page_with()
 
 
+def viewport(width: int) -> dict[str, int]:
+    """A phone's screen at 390 px wide, a desktop's at 1280."""
+    return {"width": width, "height": 844 if width < 768 else 800}
+
+
+def show_sidebar(page) -> None:
+    """Open the conversations on a small screen (on a wide one they are always there)."""
+    from playwright.sync_api import expect
+
+    toggle = page.get_by_role("button", name="Show conversations")
+    if toggle.is_visible():
+        toggle.click()
+        expect(page.get_by_role("button", name="New chat")).to_be_visible()
+
+
 def axe_violations(page) -> list[dict]:
     """Run axe-core (every rule, every impact) on the page as it is now; return its violations, briefly."""
     from axe_playwright_python import __file__ as axe_package

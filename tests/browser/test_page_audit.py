@@ -9,7 +9,9 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from fakes.bedrock import text_answer
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, show_sidebar, viewport
+from tests.browser.test_streaming_page import assistant as replies
+from tests.browser.test_streaming_page import open_chat, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,33 +53,6 @@ def _patient_expectations() -> Iterator[None]:
     expect.set_options(timeout=15_000)
     yield
     expect.set_options(timeout=5_000)
-
-
-def viewport(width: int) -> dict[str, int]:
-    return {"width": width, "height": 844 if width < 768 else 800}
-
-
-def open_chat(page, path: str = "/") -> None:
-    page.goto(path)
-    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
-
-
-def send(page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message")
-    box.fill(text)
-    box.press("Enter")
-
-
-def replies(page):
-    return page.locator("#thread .message[data-role='assistant']")
-
-
-def show_sidebar(page) -> None:
-    """Open the conversations on a small screen (on a wide one they are always there)."""
-    toggle = page.get_by_role("button", name="Show conversations")
-    if toggle.is_visible():
-        toggle.click()
-        expect(page.get_by_role("button", name="New chat")).to_be_visible()
 
 
 def start_new_chat(page) -> None:
@@ -215,15 +190,7 @@ def test_titles_read_as_plain_text_in_the_list_the_window_title_and_the_delete_d
 
 def test_a_reply_is_announced_once_as_it_reads_never_as_markdown(page, bedrock):
     bedrock.then(settings.BEDROCK_CHAT_MODEL_ID, text_answer(MARKDOWN_REPLY))
-    open_chat(page)
-    page.evaluate(
-        """() => {
-            window.__announced = [];
-            const announcer = document.getElementById("announcer");
-            new MutationObserver(() => announcer.textContent && window.__announced.push(announcer.textContent))
-                .observe(announcer, {childList: true, characterData: true, subtree: true});
-        }"""
-    )
+    open_chat(page)  # which records every text the live region is given in window.__announced
     send(page, "how do I start?")
     expect(replies(page).locator("table")).to_be_visible()
     page.wait_for_function("() => window.__announced.length > 0")

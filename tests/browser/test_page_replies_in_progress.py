@@ -3,99 +3,55 @@ a reload mid-reply; Escape stops a reply; forced colours while a reply streams. 
 server, streaming through the local WebSocket gateway (its own process) and the slow fake Bedrock."""
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from fakes.bedrock import MALICIOUS_MARKER, stream_answer
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, show_sidebar, viewport
+from tests.browser.test_streaming_page import (  # noqa: F401 - fixtures
+    _patient_expectations,
+    conversation_id_of,
+    open_chat,
+    send,
+    stored_messages,
+    streaming,
+    wait_for_partial_text,
+)
+from tests.browser.test_streaming_page import assistant as replies
+from tests.browser.test_streaming_page import streaming_reply as writing
 from tests.sockets.conftest import gateway, moto_url  # noqa: F401 - the gateway process and its DynamoDB
 from tests.support import CHAT
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Every test streams: the live server offers the gateway's socket (test_streaming_page's fixture).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("streaming")]
 
 WIDTHS = [390, 1280]
 SLOW_REPLY = " ".join(f"Sentence {n} of a reply the model writes slowly." for n in range(12))
 STILL_WRITING = "The reply is still being written…"
 
 
-@pytest.fixture(autouse=True)
-def _patient_expectations() -> Iterator[None]:
-    expect.set_options(timeout=20_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
-@pytest.fixture
-def streaming(settings, gateway):  # noqa: F811 - the fixture imported above
-    settings.WEBSOCKET_URL = gateway.url
-    return gateway
-
-
-def viewport(width: int) -> dict[str, int]:
-    return {"width": width, "height": 844 if width < 768 else 800}
-
-
-def open_chat(page) -> None:
-    page.goto("/")
-    expect(page.get_by_role("textbox", name="Message")).to_be_focused()
-
-
-def send(page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message")
-    box.fill(text)
-    box.press("Enter")
+def slow_reply(page_with, bedrock, width: int, question: str, context=None, **pace: float) -> tuple[object, str]:
+    """Open the chat at `width` (and `context` options), send `question`, answered slowly at `pace`; return the
+    page and the reply's text once some is shown."""
+    page = page_with(viewport=viewport(width), **(context or {}))
+    bedrock.then(CHAT, stream_answer(SLOW_REPLY, **pace))
+    open_chat(page)
+    send(page, question)
+    return page, wait_for_partial_text(page, minimum=4)
 
 
 def questions(page):
     return page.locator("#thread .message[data-role='user']")
 
 
-def replies(page):
-    return page.locator("#thread .message[data-role='assistant']")
-
-
-def writing(page):
-    return page.locator("#thread .message[data-role='assistant'][data-state='streaming']")
-
-
-def wait_for_partial_text(page, minimum: int = 20) -> str:
-    expect(writing(page)).to_be_visible()
-    page.wait_for_function(
-        "n => (document.querySelector('[data-state=streaming] .message-body')?.innerText || '').length >= n",
-        arg=minimum,
-    )
-    return writing(page).locator(".message-body").inner_text()
-
-
-def show_sidebar(page) -> None:
-    toggle = page.get_by_role("button", name="Show conversations")
-    if toggle.is_visible():
-        toggle.click()
-        expect(page.get_by_role("button", name="New chat")).to_be_visible()
-
-
 def stored(page, conversation_id: str) -> list[tuple[str, str, str | None]]:
-    response = page.request.get(f"/api/v1/conversations/{conversation_id}")
-    if response.status == 404:
-        return []
-    return [(m["role"], m["content"], m.get("stop_reason")) for m in response.json()["messages"]]
-
-
-def conversation_id_of(page) -> str:
-    return page.evaluate("() => new URLSearchParams(location.search).get('c')")
+    return [(m["role"], m["content"], m.get("stop_reason")) for m in stored_messages(page, conversation_id)]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_new_chat_mid_reply_then_back_shows_the_question_and_the_reply_still_being_written(
-    page_with, streaming, bedrock, width
-):
-    page = page_with(viewport=viewport(width))
-    bedrock.then(CHAT, stream_answer(SLOW_REPLY, first_token_delay=0.3, tokens_per_second=12))
-    open_chat(page)
-    send(page, "Write me something slowly")
-    wait_for_partial_text(page)
+def test_new_chat_mid_reply_then_back_shows_the_question_and_the_reply_still_being_written(page_with, bedrock, width):
+    page, _ = slow_reply(page_with, bedrock, width, "Write me something slowly", tokens_per_second=12)
     expect(page).to_have_url(re.compile(r"\?c=[0-9a-f-]{36}$"))  # a new conversation is in the URL once accepted
     conversation_id = conversation_id_of(page)
 
@@ -127,13 +83,9 @@ def test_new_chat_mid_reply_then_back_shows_the_question_and_the_reply_still_bei
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_a_new_conversation_mid_reply_is_listed_and_opening_it_shows_the_reply_still_being_written(
-    page_with, streaming, bedrock, width
+    page_with, bedrock, width
 ):
-    page = page_with(viewport=viewport(width))
-    bedrock.then(CHAT, stream_answer(SLOW_REPLY, tokens_per_second=12))
-    open_chat(page)
-    send(page, "A **new** topic, slowly")
-    wait_for_partial_text(page)
+    page, _ = slow_reply(page_with, bedrock, width, "A **new** topic, slowly", tokens_per_second=12)
     show_sidebar(page)
     page.get_by_role("button", name="New chat").click()
     show_sidebar(page)
@@ -155,7 +107,7 @@ def test_a_new_conversation_mid_reply_is_listed_and_opening_it_shows_the_reply_s
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_another_conversation_mid_reply_and_back_shows_the_reply_still_being_written_then_stored(
-    page_with, streaming, bedrock, width
+    page_with, bedrock, width
 ):
     page = page_with(viewport=viewport(width))
     open_chat(page)
@@ -167,7 +119,7 @@ def test_another_conversation_mid_reply_and_back_shows_the_reply_still_being_wri
     expect(replies(page)).to_have_text(["Echo: main topic"])
     bedrock.then(CHAT, stream_answer(SLOW_REPLY, tokens_per_second=12))
     send(page, "and slowly now")
-    wait_for_partial_text(page)
+    wait_for_partial_text(page, minimum=20)
 
     show_sidebar(page)
     page.get_by_role("link", name="other topic").click()
@@ -192,14 +144,10 @@ def test_another_conversation_mid_reply_and_back_shows_the_reply_still_being_wri
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_reload_mid_reply_asks_first_then_says_it_was_interrupted_until_it_is_stored_as_stopped(
-    page_with, streaming, bedrock, width
+    page_with, bedrock, width
 ):
-    page = page_with(viewport=viewport(width))
     # Slow enough that the server notices the closed socket seconds after the reload (at its next send).
-    bedrock.then(CHAT, stream_answer(SLOW_REPLY, tokens_per_second=0.5))
-    open_chat(page)
-    send(page, "Write very slowly")
-    partial = wait_for_partial_text(page, minimum=4)
+    page, partial = slow_reply(page_with, bedrock, width, "Write very slowly", tokens_per_second=0.5)
     conversation_id = conversation_id_of(page)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
@@ -226,7 +174,7 @@ def test_reload_mid_reply_asks_first_then_says_it_was_interrupted_until_it_is_st
     screenshot(page, f"replies-reload-stored-{width}")
 
 
-def test_reload_before_the_reply_began_says_nothing_was_saved_and_gives_the_message_back(page, streaming, bedrock):
+def test_reload_before_the_reply_began_says_nothing_was_saved_and_gives_the_message_back(page, bedrock):
     bedrock.then(CHAT, stream_answer("Too late.", first_token_delay=4))
     open_chat(page)
     send(page, "Think first")
@@ -242,12 +190,8 @@ def test_reload_before_the_reply_began_says_nothing_was_saved_and_gives_the_mess
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_escape_stops_a_reply(page_with, streaming, bedrock, width):
-    page = page_with(viewport=viewport(width))
-    bedrock.then(CHAT, stream_answer(SLOW_REPLY, tokens_per_second=8))
-    open_chat(page)
-    send(page, "Write slowly")
-    wait_for_partial_text(page)
+def test_escape_stops_a_reply(page_with, bedrock, width):
+    page, _ = slow_reply(page_with, bedrock, width, "Write slowly", tokens_per_second=8)
     page.keyboard.press("Escape")
     expect(replies(page).locator(".stop-note")).to_contain_text("Stopped before the end.")
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
@@ -255,13 +199,10 @@ def test_escape_stops_a_reply(page_with, streaming, bedrock, width):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_forced_colours_keep_every_control_and_message_bounded(page_with, streaming, bedrock, width):
-    page = page_with(viewport=viewport(width), forced_colors="active")
+def test_forced_colours_keep_every_control_and_message_bounded(page_with, bedrock, width):
+    forced = {"forced_colors": "active"}
+    page, _ = slow_reply(page_with, bedrock, width, "Write slowly", context=forced, tokens_per_second=10)
     border = "el => { const s = getComputedStyle(el); return [s.borderTopStyle, parseFloat(s.borderTopWidth)]; }"
-    bedrock.then(CHAT, stream_answer(SLOW_REPLY, tokens_per_second=10))
-    open_chat(page)
-    send(page, "Write slowly")
-    wait_for_partial_text(page)
 
     stop = page.get_by_role("button", name="Stop")
     expect(stop).to_be_visible()
