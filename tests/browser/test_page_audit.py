@@ -219,6 +219,8 @@ def test_the_admin_sign_in_names_the_project_has_a_heading_and_leads_back_to_the
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to moderate")
     expect(page.get_by_role("link", name="Guarded chat administration")).to_be_visible()
     expect(page.get_by_label("Username")).to_be_visible()
+    icon = page.locator("link[rel='icon']").get_attribute("href")
+    assert page.request.get(icon).ok, "the project's icon, not a 404 for /favicon.ico"
     screenshot(page, f"audit-admin-sign-in-{width}")
     page.get_by_role("link", name="Back to the chat").click()
     expect(page.get_by_role("textbox", name="Message")).to_be_visible()
