@@ -141,10 +141,10 @@ export function showReplyInProgress(conversationId, messages, { reopen, forget }
   const question = appendMessage("user", reply.question);
   if (reply.state === "interrupted") showInterrupted(reply, question, { reopen, forget });
   else if (reply.state === "done") showFinishedReply(new ReplyDraft(question), reply.message, { announced: false });
-  else showWriting(reply, question);
+  else showWriting(reply, question, forget);
 }
 
-function showWriting(reply, question) {
+function showWriting(reply, question, forget) {
   const view = page.view;
   setMessageState(question, "pending");
   const draft = new ReplyDraft(question);
@@ -168,13 +168,17 @@ function showWriting(reply, question) {
     setBusy(null);
     setMessageState(question, reply.state === "done" ? null : "failed");
     if (reply.state === "done") showFinishedReply(draft, reply.message);
-    else failed(draft, reply.error);
+    else failed(reply, draft, forget);
   };
 }
 
-function failed(draft, error) {
+// A failed reply stores nothing (a new conversation is then never stored): the message goes back in the box.
+function failed(reply, draft, forget) {
   draft.discard();
-  appendNotice({ kind: "error", title: "The reply could not be finished", text: error.message });
+  if (reply.startsConversation) forget();
+  appendNotice({ kind: "error", title: "The reply could not be finished", text: reply.error.message });
+  if (!el.message.value) el.message.value = reply.question;
+  updateComposer();
 }
 
 // ---------------------------------------------------------------- after a reload: a true account of the reply

@@ -105,6 +105,21 @@ def test_a_new_conversation_mid_reply_is_listed_and_opening_it_shows_the_reply_s
     expect(page.locator(".conversation-delete")).to_have_count(1)  # stored: listed by the server now
 
 
+def test_a_reply_that_fails_while_away_says_so_on_return_and_gives_the_message_back(page_with, bedrock):
+    # The model fails part-way: nothing is stored, so the new conversation never exists.
+    page, _ = slow_reply(page_with, bedrock, 1280, "Try this", tokens_per_second=12, cut_after=120)
+    page.get_by_role("button", name="New chat").click()
+    page.go_back()
+    expect(page.get_by_text(STILL_WRITING)).to_be_visible()
+    notice = page.locator(".notice[data-kind='error']")
+    expect(notice).to_contain_text("The reply could not be finished")
+    expect(page.get_by_text(STILL_WRITING)).to_have_count(0)
+    expect(replies(page)).to_have_count(0)
+    expect(page.get_by_role("textbox", name="Message")).to_have_value("Try this")
+    expect(page).not_to_have_url(re.compile(r"\?c="))
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_another_conversation_mid_reply_and_back_shows_the_reply_still_being_written_then_stored(
     page_with, bedrock, width
