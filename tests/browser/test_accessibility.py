@@ -1,8 +1,6 @@
 """axe-core (every rule, every impact) on the page as people see it, at 390 and 1280 px, light and dark: the empty
 page, a reply streaming and streamed, a blocked message, and the admin's sign-in. Screenshots: test-artifacts/axe-*."""
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import expect
 
@@ -11,7 +9,11 @@ from tests.browser.conftest import axe_violations, screenshot
 from tests.sockets.conftest import gateway, moto_url  # noqa: F401 - the gateway process and its DynamoDB
 from tests.support import CHAT
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("patient_expectations"),
+]
 
 REPLY = (
     "Here is **the plan**, with [a link](https://example.com/docs):\n\n"
@@ -20,13 +22,6 @@ REPLY = (
     + "| one | two | three | four | five | six |\n\n"
     + "```python\nprint('a line of code long enough to scroll sideways')\n```\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def _patient_expectations() -> Iterator[None]:
-    expect.set_options(timeout=20_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

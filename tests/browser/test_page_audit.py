@@ -2,8 +2,6 @@
 wide tables and code, touch screens, focus after deleting, titles, what a screen reader hears, landmarks,
 the keyboard hint, and the admin's sign-in page. Screenshots go to test-artifacts/audit-*."""
 
-from collections.abc import Iterator
-
 import pytest
 from django.conf import settings
 from playwright.sync_api import expect
@@ -13,7 +11,11 @@ from tests.browser.conftest import screenshot, show_sidebar, viewport
 from tests.browser.test_streaming_page import assistant as replies
 from tests.browser.test_streaming_page import open_chat, send
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("patient_expectations"),
+]
 
 WIDTHS = [390, 1280]
 COLUMNS = [f"Column {letter}" for letter in "ABCDEFGHIJ"]
@@ -46,13 +48,6 @@ WORDS_BROKEN = """el => [...el.querySelectorAll("th, td")].flatMap((cell) => {
         return range.getClientRects().length > 1;
     }).map((word) => word[0]);
 })"""
-
-
-@pytest.fixture(autouse=True)
-def _patient_expectations() -> Iterator[None]:
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def start_new_chat(page) -> None:
@@ -122,9 +117,9 @@ def test_on_a_touch_screen_every_conversations_delete_is_visible_and_a_tap_delet
     page = page_with(viewport=viewport(width), has_touch=True, is_mobile=True)
     two_conversations(page)
     show_sidebar(page)
-    deletes = page.locator(".conversation-delete")
-    expect(deletes).to_have_count(2)
-    for button in deletes.all():  # the open one and the other: no hover needed to see either
+    expect(page.locator(".conversation-delete")).to_have_count(2)
+    actions = page.locator(".conversation-delete, .conversation-rename")
+    for button in actions.all():  # the open one's and the other's: no hover needed to see any
         expect(button).to_be_visible()
         assert button.evaluate("el => getComputedStyle(el).opacity") == "1"
         box = button.bounding_box()

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from fakes.bedrock import MALICIOUS_MARKER, stream_answer
 from tests.browser.conftest import screenshot, show_sidebar, viewport
+from tests.browser.test_streaming_page import assistant as replies
 from tests.browser.test_streaming_page import (  # noqa: F401 - fixtures
-    _patient_expectations,
     conversation_id_of,
     open_chat,
     send,
@@ -18,13 +18,16 @@ from tests.browser.test_streaming_page import (  # noqa: F401 - fixtures
     streaming,
     wait_for_partial_text,
 )
-from tests.browser.test_streaming_page import assistant as replies
 from tests.browser.test_streaming_page import streaming_reply as writing
 from tests.sockets.conftest import gateway, moto_url  # noqa: F401 - the gateway process and its DynamoDB
 from tests.support import CHAT
 
 # Every test streams: the live server offers the gateway's socket (test_streaming_page's fixture).
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("streaming")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("streaming", "patient_expectations"),
+]
 
 WIDTHS = [390, 1280]
 SLOW_REPLY = " ".join(f"Sentence {n} of a reply the model writes slowly." for n in range(12))
