@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from core.aws import llm_backend
 from core.exceptions import InvalidRequest, NotFound, as_application_error, error_response
 
 
@@ -55,7 +56,9 @@ def content_security_policy(
 @ensure_csrf_cookie
 def chat_page(request: HttpRequest) -> HttpResponse:
     """Serve the chat page; it talks to the v1 API only."""
-    return render(request, "chatapp/chat.html", {"max_message_chars": settings.MAX_MESSAGE_CHARS})
+    # The offline banner is in the first paint (the script would show it later, moving the page under it).
+    context = {"max_message_chars": settings.MAX_MESSAGE_CHARS, "offline": llm_backend() == "offline"}
+    return render(request, "chatapp/chat.html", context)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -24,6 +24,7 @@ import {
   openSidebar,
   retryButton,
   sidebarOpen,
+  SMALL_SCREEN,
   updateComposer,
   watchThread,
 } from "./view.js";
@@ -33,6 +34,23 @@ function onKeydown(event) {
     event.preventDefault();
     el.composer.requestSubmit();
   }
+}
+
+// Escape closes the small screen's sidebar, else stops a reply being written (a dialog handles its own).
+function onEscape(event) {
+  if (event.key !== "Escape" || event.isComposing || el.dialog.open) return;
+  if (sidebarOpen()) {
+    closeSidebar();
+    el.toggle.focus();
+  } else if (!el.stop.hidden) {
+    stopReply();
+  }
+}
+
+// Enter and Shift+Enter are keyboard keys: a touch screen without a pointer that hovers shows no such hint
+// (chat.css hides it from the first paint), and the message box is not described by it.
+function fitHint() {
+  if (getComputedStyle(el.hint).display === "none") el.message.removeAttribute("aria-describedby");
 }
 
 function watchControls() {
@@ -45,14 +63,9 @@ function watchControls() {
   el.list.addEventListener("click", onListClick);
   el.toggle.addEventListener("click", () => (sidebarOpen() ? closeSidebar() : openSidebar()));
   el.backdrop.addEventListener("click", closeSidebar);
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && sidebarOpen()) {
-      closeSidebar();
-      el.toggle.focus();
-    }
-  });
+  document.addEventListener("keydown", onEscape);
   // Widening the window shows the sidebar in the layout: the small-screen overlay must not stay open.
-  matchMedia("(max-width: 767px)").addEventListener("change", (event) => event.matches || closeSidebar());
+  matchMedia(SMALL_SCREEN).addEventListener("change", (event) => event.matches || closeSidebar());
   window.addEventListener("popstate", () => {
     const conversationId = conversationFromUrl();
     if (conversationId) openConversation(conversationId, false);
@@ -69,6 +82,7 @@ async function start() {
   configureApi(urls, (session) => (el.offline.hidden = !session.offline));
   watchControls();
   watchManagement();
+  fitHint();
   updateComposer();
   el.message.focus();
   watchPages();

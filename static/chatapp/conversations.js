@@ -3,6 +3,8 @@
 
 import { ApiError, deleteConversation, getConversation, listConversations } from "./api.js";
 import { node, icon } from "./dom.js";
+import { plainText } from "./plaintext.js";
+import { conversationsInProgress, replyInProgress, showReplyInProgress } from "./replies.js";
 import { detachReply } from "./socket.js";
 import {
   announce,
@@ -17,6 +19,7 @@ import {
   retryButton,
   scrollToEnd,
   setBusy,
+  sidebarShown,
 } from "./view.js";
 
 const list = {
@@ -39,6 +42,11 @@ export function conversationFromUrl() {
 export function showConversation(conversationId) {
   if (page.conversationId === conversationId) return;
   page.conversationId = conversationId;
+  setUrl(conversationId, false);
+}
+
+// The URL names this conversation (a new one, accepted but not stored yet), or none; the page's state stays.
+export function keepInUrl(conversationId) {
   setUrl(conversationId, false);
 }
 
@@ -96,13 +104,16 @@ export function forgetConversations() {
 
 function renderConversationList() {
   const current = page.conversationId;
-  const title = list.conversations.find((c) => c.id === current)?.title;
+  // New conversations whose first reply is being written are listed too: they can be gone back to.
+  const inProgress = list.query ? [] : conversationsInProgress(list.conversations); // a search lists stored ones
+  const conversations = [...inProgress, ...list.conversations];
+  const title = titleOf(conversations.find((c) => c.id === current));
   document.title = title ? `${title} · Guarded chat` : "Guarded chat";
-  el.listEmpty.hidden = list.conversations.length > 0;
+  el.listEmpty.hidden = conversations.length > 0;
   el.listEmpty.textContent = list.query ? "No conversation titles match." : "No conversations yet.";
   // The list is rebuilt after every reply: keyboard focus inside it must survive that.
   const focused = el.list.contains(document.activeElement) ? document.activeElement : null;
-  el.list.replaceChildren(...list.conversations.map((conversation) => listItem(conversation, current)));
+  el.list.replaceChildren(...conversations.map((conversation) => listItem(conversation, current)));
   if (focused) {
     const same = (n) => n.dataset.id === focused.dataset.id && n.className === focused.className;
     [...el.list.querySelectorAll("[data-id]")].find(same)?.focus();
@@ -110,24 +121,31 @@ function renderConversationList() {
   el.list.dispatchEvent(new Event("listrendered")); // manage.js: the export menu follows the open conversation
 }
 
+// A title is the start of a message, Markdown and all: shown everywhere as the text it reads as.
+function titleOf(conversation) {
+  return conversation ? plainText(conversation.title) || "Untitled" : "";
+}
+
 function listItem(conversation, current) {
   const item = node("li", "conversation");
-  const anchor = node("a", "conversation-link", conversation.title || "Untitled");
+  const title = titleOf(conversation);
+  const anchor = node("a", "conversation-link", title);
   anchor.href = `?c=${encodeURIComponent(conversation.id)}`;
-  anchor.title = conversation.title;
+  anchor.title = title;
   anchor.dataset.id = conversation.id;
   if (conversation.id === current) anchor.setAttribute("aria-current", "page");
   const remove = node("button", "icon-button conversation-delete");
   remove.type = "button";
   remove.dataset.id = conversation.id;
-  remove.setAttribute("aria-label", `Delete “${conversation.title || "Untitled"}”`);
+  remove.setAttribute("aria-label", `Delete “${title}”`);
   remove.append(icon("trash"));
   const rename = node("button", "icon-button conversation-rename"); // manage.js edits the title in place
   rename.type = "button";
   rename.dataset.id = conversation.id;
-  rename.setAttribute("aria-label", `Rename “${conversation.title || "Untitled"}”`);
+  rename.setAttribute("aria-label", `Rename “${title}”`);
   rename.append(icon("pencil"));
-  item.append(anchor, rename, remove);
+  item.append(anchor);
+  if (!conversation.pending) item.append(rename, remove); // not stored yet: nothing to rename or delete
   return item;
 }
 
@@ -137,16 +155,20 @@ export async function openConversation(conversationId, push) {
   const view = page.view;
   el.welcome.hidden = true;
   setBusy("loading");
+  let messages = null; // stored, on screen
   try {
     const data = await getConversation(conversationId);
     if (view !== page.view) return;
+    messages = data.messages;
     for (const message of data.messages) appendMessage(message.role, message.content, message.stop_reason, message);
     offerContinue(el.thread.lastElementChild);
     if (!data.messages.length) el.welcome.hidden = false;
     showEarlier(data.earlier, view);
   } catch (error) {
     if (!(error instanceof ApiError) || view !== page.view) return;
-    if (error.status === 404) {
+    if (error.status === 404 && replyInProgress(conversationId)) {
+      messages = []; // a new conversation whose first reply is not stored yet
+    } else if (error.status === 404) {
       changeView(null);
       setUrl(null, false);
       const text = "It may have been deleted. You can start a new chat below.";
@@ -161,6 +183,12 @@ export async function openConversation(conversationId, push) {
     }
   } finally {
     if (view === page.view) setBusy(null);
+  }
+  if (messages && view === page.view) {
+    showReplyInProgress(conversationId, messages, {
+      reopen: () => openConversation(conversationId, false),
+      forget: () => (changeView(null), setUrl(null, false)),
+    });
   }
 }
 
@@ -182,7 +210,7 @@ function confirmDelete(title) {
 
 async function removeConversation(conversationId) {
   const conversation = list.conversations.find((c) => c.id === conversationId);
-  if (!conversation || !(await confirmDelete(conversation.title || "Untitled"))) return;
+  if (!conversation || !(await confirmDelete(titleOf(conversation)))) return;
   try {
     await deleteConversation(conversationId);
   } catch (error) {
@@ -196,7 +224,8 @@ async function removeConversation(conversationId) {
   if (page.conversationId === conversationId) newChat();
   else renderConversationList();
   announce("Conversation deleted");
-  el.newChat.focus();
+  // New chat, when the sidebar is on screen; on a small screen deleting the open one closed it: the message box.
+  (sidebarShown() ? el.newChat : el.message).focus();
 }
 
 export function onListClick(event) {

@@ -130,6 +130,7 @@ function tableCells(line) {
 
 function renderTable(lines, start, parent) {
   const wrapper = node("div", "table-scroll");
+  wrapper.tabIndex = 0; // scrolls sideways on a narrow screen: reachable by keyboard
   const table = node("table");
   const headRow = node("tr");
   for (const cell of tableCells(lines[start])) {

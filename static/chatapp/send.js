@@ -2,25 +2,23 @@
 // the reply, or what went wrong and what the person can do about it.
 
 import { ApiError, getConversation, newRequestId, postChat, sessionReady } from "./api.js";
-import { refreshConversations, showConversation } from "./conversations.js";
+import { keepInUrl, refreshConversations, showConversation } from "./conversations.js";
+import { replyAccepted, replyEnded, replyGrew, replyStarted } from "./replies.js";
 import { socketAvailable, streamReply, takeStoppedReply } from "./socket.js";
 import { refreshUsage } from "./usage.js";
 import {
-  CUT_REPLY_NOTES,
-  announce,
   appendMessage,
   appendNotice,
   el,
   hideTyping,
   isBusy,
-  markStored,
-  offerContinue,
   page,
   ReplyDraft,
   removeContinue,
   retryButton,
   setBusy,
   setMessageState,
+  showFinishedReply,
   showTyping,
   updateComposer,
 } from "./view.js";
@@ -52,25 +50,25 @@ export function sendContinue() {
 async function sendMessage(text, userMessage, requestId) {
   const view = page.view;
   const draft = new ReplyDraft(userMessage);
+  // Kept with its conversation, so that leaving it and coming back shows the reply still being written.
+  const inProgress = replyStarted({ requestId, conversationId: page.conversationId, question: text });
   setBusy("sending");
   removeContinue();
   setMessageState(userMessage, "pending");
   showTyping();
   try {
-    const data = await replyTo(text, requestId, view, draft);
+    const data = await replyTo(text, requestId, view, draft, inProgress);
+    replyEnded(inProgress, { message: data.message, shown: view === page.view });
     if (view !== page.view) return;
     setMessageState(userMessage, null);
     showConversation(data.conversation_id);
     hideTyping();
-    const { content, stop_reason: stopReason } = data.message;
-    const reply = draft.finish(content, stopReason);
-    markStored(reply, data.message);
-    offerContinue(reply);
-    // Live regions hear the finished reply once, never its deltas.
-    announce(`Assistant: ${content}${CUT_REPLY_NOTES[stopReason] ? ` (${CUT_REPLY_NOTES[stopReason]})` : ""}`);
+    showFinishedReply(draft, data.message);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
+    replyEnded(inProgress, { error });
     if (view !== page.view) return;
+    if (!page.conversationId) keepInUrl(null); // a new one, not stored: the URL set when it was accepted goes
     draft.discard();
     hideTyping();
     showFailure(error, text, userMessage, requestId);
@@ -86,13 +84,21 @@ async function sendMessage(text, userMessage, requestId) {
 }
 
 // Resolve with the reply as POST answers it ({conversation_id, message}): streamed when the socket is there.
-async function replyTo(text, requestId, view, draft) {
+async function replyTo(text, requestId, view, draft, inProgress) {
   await sessionReady();
   await stoppedReplyStored();
   const hooks = {
     isCurrent: () => view === page.view,
     onStreaming: () => setBusy("streaming"),
-    onText: (reply) => draft.show(reply),
+    onAccepted: (conversationId) => {
+      replyAccepted(inProgress, conversationId);
+      // A new conversation goes in the URL at once: New chat then Back, or a reload, comes back to it.
+      if (view === page.view && !page.conversationId) keepInUrl(conversationId);
+    },
+    onText: (reply) => {
+      replyGrew(inProgress, reply);
+      if (view === page.view) draft.show(reply);
+    },
   };
   const streamed = socketAvailable() ? await streamReply(text, requestId, page.conversationId, hooks) : null;
   if (streamed !== null) return streamed;

@@ -24,7 +24,8 @@ const FRAME_TYPES = ["accepted", "delta", "done", "error"];
 const sockets = {
   socket: null, // the open WebSocket, made on the first message and again after any close
   retryAt: 0,
-  stream: null, // the reply being streamed
+  stream: null, // the reply being streamed for the conversation on screen
+  live: new Set(), // every reply being streamed: the one on screen and those left on other conversations
   stopped: null, // {conversationId, text} of a reply stopped here and maybe not stored yet
 };
 
@@ -62,9 +63,21 @@ export function stopReply() {
   stream.onClose(); // at once, not after the closing handshake
 }
 
-// A reply still streaming goes on (and is stored) without the page: its frames are no longer heard.
+// The page shows something else: a reply still streaming goes on (and is stored) on its own socket, heard by
+// its hooks; the next message opens a new socket, so that its Stop does not end this one.
 export function detachReply() {
-  sockets.stream?.detach();
+  const stream = sockets.stream;
+  if (!stream) return;
+  sockets.stream = null;
+  if (sockets.socket === stream.socket) sockets.socket = null;
+}
+
+// The conversation of a reply still streaming is on screen again: Stop (and Escape) stop it. False when gone.
+export function resumeReply(requestId) {
+  const stream = [...sockets.live].find((live) => live.requestId === requestId);
+  if (!stream || sockets.stream) return false;
+  sockets.stream = stream;
+  return true;
 }
 
 // The {conversationId, text} of the last reply stopped here, once: the server may not have stored it yet.
@@ -97,13 +110,17 @@ function connectSocket() {
       clearTimeout(timer);
       if (sockets.socket === socket) sockets.socket = null;
       reject(new Error("the socket closed")); // nothing once it has opened
-      if (sockets.stream?.socket === socket) sockets.stream.onClose();
+      streamOn(socket)?.onClose();
     });
-    socket.addEventListener("message", (event) => onFrame(event.data));
+    socket.addEventListener("message", (event) => onFrame(socket, event.data));
   });
 }
 
-function onFrame(data) {
+function streamOn(socket) {
+  return [...sockets.live].find((stream) => stream.socket === socket);
+}
+
+function onFrame(socket, data) {
   let frame = null;
   try {
     frame = JSON.parse(data);
@@ -112,7 +129,7 @@ function onFrame(data) {
   }
   // Frames without a known type are not ours to read: API Gateway's "Endpoint request timed out" at 29 s.
   if (!frame || !FRAME_TYPES.includes(frame.type)) return;
-  const stream = sockets.stream;
+  const stream = streamOn(socket);
   if (!stream) return;
   const unreadable = frame.type === "error" && frame.request_id == null && !stream.accepted;
   if (frame.request_id === stream.requestId || unreadable) stream.onFrame(frame);
@@ -122,6 +139,7 @@ function streamOver(socket, chat, hooks) {
   return new Promise((resolve, reject) => {
     const stream = new Stream(socket, chat, hooks, resolve, reject);
     sockets.stream = stream;
+    sockets.live.add(stream);
     stream.send();
     stream.listen();
     hooks.onStreaming();
@@ -157,14 +175,12 @@ class Stream {
   }
 
   end(outcome, value) {
-    if (sockets.stream !== this) return;
-    sockets.stream = null;
+    if (!sockets.live.delete(this)) return;
+    if (sockets.stream === this) sockets.stream = null;
     clearTimeout(this.quietTimer);
+    // A socket left to a reply nobody is looking at any more has done its work.
+    if (this.socket !== sockets.socket) this.socket.close();
     this.settle[outcome](value);
-  }
-
-  detach() {
-    this.end("reject", new ApiError(0, "detached", "", 0));
   }
 
   onFrame(frame) {
@@ -173,6 +189,7 @@ class Stream {
       // A new conversation exists once its reply is stored: the page takes it on at done (or a stop).
       this.accepted = true;
       this.conversationId = frame.conversation_id;
+      this.hooks.onAccepted?.(frame.conversation_id);
     } else if (frame.type === "delta") {
       this.text += frame.text;
       this.hooks.onText(this.text);
@@ -182,7 +199,7 @@ class Stream {
       // Expired (or the server's key changed): a new ticket, and the same message once more.
       this.ticketRetried = true;
       startSession().then(
-        () => sockets.stream === this && (websocketInfo() ? this.send() : this.end("resolve", RECONNECT)),
+        () => sockets.live.has(this) && (websocketInfo() ? this.send() : this.end("resolve", RECONNECT)),
         (error) => this.end("reject", error),
       );
     } else {
@@ -192,7 +209,7 @@ class Stream {
 
   // The server stores what it sent before a close as a stopped reply, and nothing when it sent nothing.
   onClose() {
-    if (this.text && sockets.stream === this) {
+    if (this.text && sockets.live.has(this)) {
       sockets.stopped = { conversationId: this.conversationId, text: this.text };
       const message = { content: this.text, stop_reason: "stopped" };
       this.end("resolve", { conversation_id: this.conversationId, message });

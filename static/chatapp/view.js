@@ -20,6 +20,7 @@ export const el = {
   message: document.getElementById("message"),
   send: document.getElementById("send"),
   stop: document.getElementById("stop"),
+  hint: document.getElementById("composer-hint"),
   list: document.getElementById("conversation-list"),
   listEmpty: document.getElementById("conversations-empty"),
   newChat: document.getElementById("new-chat"),
@@ -80,6 +81,16 @@ export function setMessageState(message, state) {
 export function announce(text) {
   el.announcer.textContent = "";
   setTimeout(() => (el.announcer.textContent = text), 50);
+}
+
+// What a screen reader hears of a reply: its rendered text (no Markdown markers, a link's text, not its URL),
+// blocks and cells kept apart, without the code blocks' language labels and Copy buttons.
+export function spokenText(message) {
+  const body = message.querySelector(".message-body").cloneNode(true);
+  for (const header of body.querySelectorAll(".code-header")) header.remove();
+  for (const cell of body.querySelectorAll("th, td")) cell.after(", ");
+  for (const block of body.querySelectorAll("p, li, h3, h4, h5, h6, pre, tr, blockquote")) block.after("\n");
+  return body.textContent.replace(/,\s*\n/g, "\n").replace(/[ \t]+/g, " ").replace(/\s*\n\s*/g, "\n").trim();
 }
 
 export function scrollToEnd() {
@@ -190,6 +201,17 @@ export class ReplyDraft {
     cancelAnimationFrame(this.frame);
     this.frame = 0;
   }
+}
+
+// A finished reply on screen: drawn whole, offering Continue when incomplete, and (`announced`) heard once by the
+// live region as it reads on screen (never its Markdown, nor its deltas).
+export function showFinishedReply(draft, message, { announced = true } = {}) {
+  const reply = draft.finish(message.content, message.stop_reason);
+  if (message.id) markStored(reply, message); // a reply stopped here is stored by the server later, unseen
+  offerContinue(reply);
+  const note = CUT_REPLY_NOTES[message.stop_reason] ? ` (${CUT_REPLY_NOTES[message.stop_reason]})` : "";
+  if (announced) announce(`Assistant: ${spokenText(reply)}${note}`);
+  return reply;
 }
 
 function finishedReply(question, content, stopReason) {
@@ -316,8 +338,15 @@ async function copyCode(button, pre) {
 
 // ---------------------------------------------------------------- the sidebar on small screens
 
+export const SMALL_SCREEN = "(max-width: 767px)"; // chat.css's breakpoint
+
 export function sidebarOpen() {
   return app.classList.contains("sidebar-open");
+}
+
+// The sidebar is on screen: always on a wide screen, on a small one while open.
+export function sidebarShown() {
+  return sidebarOpen() || !matchMedia(SMALL_SCREEN).matches;
 }
 
 export function openSidebar() {

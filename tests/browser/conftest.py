@@ -49,16 +49,61 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, live_server, bedrock) -> Iterator[object]:
-    """A fresh browser context (own cookies) on the live server; its console errors fail the test."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
-    opened = context.new_page()
+def page_with(browser, live_server, bedrock) -> Iterator[object]:
+    """Open a page in a fresh browser context (own cookies) on the live server, with these context options
+    (viewport, has_touch, is_mobile, forced_colors, color_scheme...); JavaScript errors on it fail the test."""
+    contexts: list[object] = []
     errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.set_default_timeout(10_000)
-    yield opened
-    context.close()
+
+    def open_page(**options):
+        context = browser.new_context(
+            base_url=live_server.url, **{"viewport": {"width": 1280, "height": 800}, **options}
+        )
+        contexts.append(context)
+        opened = context.new_page()
+        opened.on("pageerror", lambda error: errors.append(str(error)))
+        opened.set_default_timeout(10_000)
+        return opened
+
+    yield open_page
+    for context in contexts:
+        context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(page_with) -> object:
+    """A page at 1280 × 800 in a fresh browser context on the live server."""
+    return page_with()
+
+
+def viewport(width: int) -> dict[str, int]:
+    """A phone's screen at 390 px wide, a desktop's at 1280."""
+    return {"width": width, "height": 844 if width < 768 else 800}
+
+
+def show_sidebar(page) -> None:
+    """Open the conversations on a small screen (on a wide one they are always there)."""
+    from playwright.sync_api import expect
+
+    toggle = page.get_by_role("button", name="Show conversations")
+    if toggle.is_visible():
+        toggle.click()
+        expect(page.get_by_role("button", name="New chat")).to_be_visible()
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core (every rule, every impact) on the page as it is now; return its violations, briefly."""
+    from axe_playwright_python import __file__ as axe_package
+
+    if not page.evaluate("() => Boolean(window.axe)"):
+        # Evaluated, not a <script>: the page's CSP (rightly) refuses inline scripts.
+        page.evaluate((Path(axe_package).parent / "axe.min.js").read_text())
+    return page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5),
+        }))"""
+    )
 
 
 @pytest.fixture

@@ -131,7 +131,9 @@ def test_reply_appears_as_it_is_written_as_markdown_and_is_announced_once_finish
     expect(assistant(page).locator(".stop-note")).to_have_count(0)  # a complete answer has no note
     page.wait_for_function("() => window.__announced.length > 0")
     announced = page.evaluate("() => window.__announced")
-    assert len(announced) == 1 and announced[0].startswith("Assistant: Here is **the plan**")
+    # Once, as it reads on screen: no Markdown markers, one line a block.
+    assert len(announced) == 1 and announced[0].startswith("Assistant: Here is the plan, written slowly.\nStep 1: ")
+    assert "**" not in announced[0] and "- Step" not in announced[0]
     assert opened == [streaming.url] and posts == [], "the reply came over the socket, not POST"
     stored = stored_messages(page, conversation_id_of(page))
     assert [(m["role"], m["content"]) for m in stored] == [("user", "Plan my week"), ("assistant", MARKDOWN_REPLY)]
