@@ -178,11 +178,19 @@ def _history_and_lookup(owner: str, conversation_id: str, raw: str) -> tuple[lis
 
 
 def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
-    """Replay a stored answer: Accepted, one Delta with the whole reply, and Done; no model is called."""
+    """Replay a stored answer: Accepted, one Delta with the whole reply, and Done; no model is called.
+
+    ClientGone thrown in ends the replay as it ends any reply: quietly, stop_reason `stopped` before the text.
+    """
     observability.record(idempotent_replay=True)
-    yield Accepted(reply.conversation_id, reply.verdict_source)
-    yield Delta(reply.message.content)
-    yield Done(reply)
+    try:
+        yield Accepted(reply.conversation_id, reply.verdict_source)
+        yield Delta(reply.message.content)
+    except ClientGone:
+        observability.record(stop_reason="stopped")
+        return
+    with contextlib.suppress(ClientGone):
+        yield Done(reply)
 
 
 def _history_turns(messages: list[MessageItem]) -> list[tuple[str, str]]:
