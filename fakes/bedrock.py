@@ -151,6 +151,20 @@ def _default_answer(model_id: str, call: Call) -> Answer:
     return text_answer(f"Echo: {call.last_user_text}")
 
 
+def split_instruction_screener(first: str, second: str) -> Callable[[str, Call], Answer]:
+    """Return a default answer whose screener also calls `second` malicious when `first` is anywhere among the
+    earlier turns it is shown, whatever came between them (an instruction split around padding)."""
+
+    def answer(model_id: str, call: Call) -> Answer:
+        if "toolConfig" in call.body:
+            context, message = screened_turns(call)
+            if message == second and first in context:
+                return verdict_answer("malicious", "prompt_injection", "completes an instruction begun earlier")
+        return _default_answer(model_id, call)
+
+    return answer
+
+
 class FakeBedrock(LoopbackServer):
     """The server and its script; `calls` records every Converse request it received."""
 

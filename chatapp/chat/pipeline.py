@@ -168,13 +168,16 @@ def _first_reads(
 
 
 def _history_and_lookup(owner: str, conversation_id: str, raw: str) -> tuple[list[MessageItem], PromptLookup]:
-    """Read the history, then look up the verdict on the message `raw` in the context of its stored user turns."""
-    # An even count keeps whole user/assistant pairs, so the history starts with a user turn.
-    limit = settings.HISTORY_MESSAGES - settings.HISTORY_MESSAGES % 2
+    """Read the history, then look up the verdict on the message `raw` in the context of the user turns the chat
+    model will be shown with it (every one of them)."""
+    # Whole user/assistant pairs, so the history starts with a user turn; never more pairs than a message is
+    # screened with, so the chat model is shown no user turn that screening did not see with the message.
+    limit = 2 * max(0, min(settings.HISTORY_MESSAGES // 2, settings.SCREENING_CONTEXT_TURNS))
     with observability.stage("history_read"):
         meta, messages = repositories.conversation_history(conversation_id, limit=limit)
     selectors.conversation_owned(owner=owner, meta=meta)
-    return messages, prompt_lookup(raw=raw, context=[m.content for m in messages if m.role == "user"])
+    shown = [content for role, content in _history_turns(messages) if role == "user"]
+    return messages, prompt_lookup(raw=raw, context=shown)
 
 
 def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
