@@ -79,7 +79,7 @@ class ChatApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400, 403, 404, 413, 415, 429, 502, 503)},
+        responses={200: OutputSerializer, **error_responses(400, 403, 404, 409, 413, 415, 429, 502, 503)},
     )
     def post(self, request: Request) -> Response:
         """Screen a message and, if it is safe, answer it in a new or existing conversation."""

@@ -41,6 +41,8 @@ class Answer:
     raw: bytes | None = None
     # Hold this answer until a call to that model arrives (at most 5 s): proves two calls overlapped.
     after_call_to: str | None = None
+    # Hold this answer until the test sets the event (at most 10 s): keeps a request in flight meanwhile.
+    held_until: threading.Event | None = None
     # ConverseStream only: seconds before the first text, pace of the text, and faults after n deltas.
     first_token_delay: float = 0.0
     tokens_per_second: float = 0.0
@@ -200,7 +202,15 @@ class FakeBedrock(LoopbackServer):
         if answer.after_call_to:
             with self._lock:
                 self._lock.wait_for(lambda: bool(self.calls_to(answer.after_call_to or "")), timeout=5)
+        if answer.held_until is not None:
+            answer.held_until.wait(timeout=10)
         return answer
+
+    def wait_for_calls(self, model_id: str, count: int, *, timeout: float = 10) -> None:
+        """Wait until `count` calls to `model_id` have arrived; AssertionError after `timeout` seconds."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.calls_to(model_id)) >= count, timeout=timeout):
+                raise AssertionError(f"{len(self.calls_to(model_id))} calls to {model_id}, expected {count}")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
