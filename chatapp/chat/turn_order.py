@@ -16,7 +16,7 @@ from chatapp import repositories
 from chatapp.exceptions import ConversationBusy
 from chatapp.repositories import MessageItem
 from core import observability
-from security.services.screening import PromptLookup, prompt_screen
+from security.services.screening import PromptLookup, prompt_screen, prompt_verdict_store
 
 # Each miss means another exchange of this conversation was stored first (CHAT_RATE_LIMIT bounds how many): ten
 # lets ten messages sent at once all land.
@@ -48,7 +48,9 @@ def exchange_store_in_order(
         if attempt:
             history, lookup = reread()
             observability.record(screened_again=attempt)
-            prompt_screen(lookup=lookup, owner=owner)
+            screening = prompt_screen(lookup=lookup, owner=owner)
+            if screening.source == "model":
+                prompt_verdict_store(result=screening)  # its verdict in this context, reused as any other
         try:
             store(history)
             return

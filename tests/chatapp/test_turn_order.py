@@ -72,6 +72,12 @@ def test_two_harmless_messages_in_flight_are_both_stored_the_second_screened_wit
     assert screened_with(bedrock)[-1] == (["hello", "And volcanoes?"], "What about tides?")
     assert user_turns(api, conversation_id) == ["hello", "And volcanoes?", "What about tides?"]
     assert len(bedrock.calls_to(CHAT)) == 3  # the second's reply was written once and stored after re-screening
+    screened = len(bedrock.calls_to(SCREEN))
+    other = ApiClient()  # the same turns in the same order elsewhere: their verdicts are cached
+    elsewhere = other.chat("hello").json()["conversation_id"]
+    for text in ("And volcanoes?", "What about tides?"):
+        assert other.chat(text, conversation_id=elsewhere).json()["screening"]["source"] == "cache"
+    assert len(bedrock.calls_to(SCREEN)) == screened
 
 
 def test_a_message_that_cannot_find_its_place_is_refused_with_a_retryable_conflict_and_not_stored(
