@@ -18,7 +18,8 @@ REPEATS, VARIANTS, BLOCKED = 0.30, 0.10, 0.02  # shares of first messages
 SPLIT = 0.02  # share of conversations that split "ignore previous instructions" over two turns
 GENERIC = 0.5  # share of follow-ups that are stock phrases, repeated across conversations
 TURNS = [1, 1, 2, 3, 4, 5, 6]  # a conversation's length, drawn uniformly
-CONTEXT_TURNS = 4  # SCREENING_CONTEXT_TURNS for the replay with context (the default)
+CONTEXT_TURNS = 10  # SCREENING_CONTEXT_TURNS for the replay with context (the default: HISTORY_MESSAGES / 2)
+WINDOW_BEFORE = 4  # the window before it covered the chat model's history (issue 20), replayed for comparison
 TOPICS = "tides volcanoes sourdough python recursion taxes gardening chess jazz comets glaciers bridges".split()
 ASKS = ["How do", "Explain", "Why are", "Give me three facts about", "What should I know about", "Compare"]
 FOLLOW_UPS = [
@@ -159,10 +160,12 @@ def dollars(tokens: dict[str, dict[str, int]], prices: dict[str, list[float]]) -
 
 
 def run(world: World, *, messages: int | None = None) -> dict:
-    """Replay a generated trace with context on, then off, each through one app process and fresh tables."""
+    """Replay a generated trace with context on, off, and at the window it had before, each through one app process
+    and fresh tables."""
     trace = make_trace(messages or MESSAGES)
     result = replay(world, trace, context_turns=CONTEXT_TURNS)
     result["context_off"] = replay(world, trace, context_turns=0)
+    result["window_before"] = replay(world, trace, context_turns=WINDOW_BEFORE)
     return result
 
 

@@ -150,15 +150,30 @@ def context_rows(result: dict) -> list[Row]:
             "info",
         ),
         ("4 cost, context off, dollars", f"${off['total_dollars']} (on: ${result['total_dollars']})", "info", "info"),
+        *window_rows(result),
     ]
 
 
-def _screen_tokens(off: dict, on: dict) -> str:
+def window_rows(result: dict) -> list[Row]:
+    """Return what screening with the whole history the chat model sees costs against the window it had before."""
+    before = result.get("window_before")
+    if before is None:
+        return []
+    name = f"4 cost, window {before['context_turns']} (before) against {result['context_turns']}"
+    added = before["context_tokens"]
+    return [
+        (f"{name}, screening tokens", _screen_tokens(before, result, "now"), "info", "info"),
+        (f"{name}, tokens context adds", f"{added['mean']} per call (max {added['max']})", "info", "info"),
+        (f"{name}, dollars", f"${before['total_dollars']} (now: ${result['total_dollars']})", "info", "info"),
+    ]
+
+
+def _screen_tokens(off: dict, on: dict, label: str = "on") -> str:
     def screen(run: dict) -> str:
         totals = [t for m, t in run["tokens"].items() if _short(m) == "haiku"] or [{"input": 0, "output": 0}]
         return f"{totals[0]['input']}/{totals[0]['output']}"
 
-    return f"in/out {screen(off)} (on: {screen(on)})"
+    return f"in/out {screen(off)} ({label}: {screen(on)})"
 
 
 def artifact_rows(result: dict) -> list[Row]:

@@ -20,20 +20,18 @@ from rest_framework.views import APIView
 from chatapp import selectors, services
 from chatapp.authentication import existing_owner, request_owner, request_session_key
 from chatapp.chat.http import conversation_reply
-from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.history import inputs as history_inputs
 from chatapp.history import selectors as history_selectors
 from chatapp.history import services as history_services
 from chatapp.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from chatapp.schema import error_responses
-from chatapp.serializers import ConversationSerializer, MessageSerializer
+from chatapp.serializers import ChatMessageSerializer, ConversationSerializer, MessageSerializer
 from chatapp.throttling import chat_rate_limits_check
 from chatapp.tickets import socket_ticket_issue
 from core import observability
 from core.aws import llm_backend
 from core.dynamodb import tables_unreachable
 from core.exceptions import NotFound, StorageUnavailable, UnsupportedMediaType
-from security.services.screening import prompt_screened_text
 
 
 class SessionApi(APIView):
@@ -67,18 +65,8 @@ class ChatApi(APIView):
             return response
 
     @extend_schema_serializer(component_name="ChatRequest")
-    class InputSerializer(serializers.Serializer):
-        message = StrictCharField()
-        conversation_id = StrictUUIDField(required=False, allow_null=True)
-        request_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=128)
-
-        def validate_message(self, raw: str) -> str:
-            # Counted as the models read it: NFKC can turn one character into 18 (U+FDFA).
-            limit = settings.MAX_MESSAGE_CHARS
-            if len(prompt_screened_text(raw=raw)) > limit:
-                message = f"Ensure this field has no more than {limit} characters (after Unicode normalisation)."
-                raise serializers.ValidationError(message)
-            return raw
+    class InputSerializer(ChatMessageSerializer):
+        pass  # the socket's chat frame takes these very fields: one rule for both transports
 
     @extend_schema_serializer(component_name="ChatReply")
     class OutputSerializer(serializers.Serializer):
@@ -91,7 +79,7 @@ class ChatApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400, 403, 404, 413, 415, 429, 502, 503)},
+        responses={200: OutputSerializer, **error_responses(400, 403, 404, 409, 413, 415, 429, 502, 503)},
     )
     def post(self, request: Request) -> Response:
         """Screen a message and, if it is safe, answer it in a new or existing conversation."""

@@ -12,3 +12,13 @@ class TicketInvalid(ApplicationError):
     status_code = 401
     code = "ticket_invalid"
     default_message = "The streaming ticket is missing, forged or expired: fetch a new one from GET /api/v1/session."
+
+
+class ConversationBusy(ApplicationError):
+    status_code = 409
+    code = "conflict"
+    default_message = (
+        "Other messages were saved in this conversation while this one was answered; it was not saved. "
+        "Please send it again."
+    )
+    retry_after = True

@@ -64,6 +64,9 @@ class ConversationMeta(ConversationItem, discriminator="conversation"):
     created_at = UnicodeAttribute()
     # The title case-folded (`title_search_key`): searching titles is a filter on the by_owner Query.
     title_search = UnicodeAttribute(null=True)
+    # Exchanges stored so far (absent on conversations stored before it: 0). An exchange is stored only on the
+    # count read with the history it was screened with, so concurrent turns take one order (chatapp.chat.turn_order).
+    turns = NumberAttribute(null=True)
 
 
 class MessageItem(ConversationItem, discriminator="message"):
@@ -278,6 +281,10 @@ class RequestAlreadyStored(Exception):
     """Another attempt with the same request_id stored its answer first."""
 
 
+class TurnsMoved(Exception):
+    """Another exchange was stored in the conversation since its history was read."""
+
+
 # The items of an exchange's transaction, named to tell which one's condition cancelled it.
 CONVERSATION, USER_MESSAGE, REPLY, REQUEST_MARKER = "conversation", "user message", "reply", "request marker"
 
@@ -291,16 +298,18 @@ def exchange_store(
     request_id: str | None,
     verdict_source: str,
     now: datetime,
+    after_turns: int,
 ) -> None:
     """Store a user message and its reply atomically, with the conversation item and the request marker.
 
-    `title` set means a new conversation. Raise ConversationGone or RequestAlreadyStored when a condition
-    fails; nothing is written then.
+    `title` set means a new conversation. `after_turns` is the conversation's turn count read with the history
+    the message was screened with. Raise ConversationGone, RequestAlreadyStored or TurnsMoved (another exchange
+    was stored since) when a condition fails; nothing is written then.
     """
     pk = conversation_pk(conversation_id)
     marker_pk = request_pk(owner, request_id) if request_id else None
     transaction = _NamedTransaction()
-    _conversation_write(transaction, pk, owner=owner, title=title, now=now)
+    _conversation_write(transaction, pk, owner=owner, title=title, now=now, after_turns=after_turns)
     user_item, reply_item = _pair_items(pk, pair, marker_pk=marker_pk)
     transaction.put(USER_MESSAGE, user_item)
     transaction.put(REPLY, reply_item)
@@ -313,14 +322,17 @@ def exchange_store(
         if REQUEST_MARKER in failed:
             raise RequestAlreadyStored from exc
         if CONVERSATION in failed:
-            raise ConversationGone from exc
+            meta = conversation_meta(conversation_id)  # which of its conditions failed: one read, on this rare path
+            moved = title is None and meta is not None and meta.owner == owner
+            raise (TurnsMoved if moved else ConversationGone) from exc
         raise
 
 
 def _conversation_write(
-    transaction: "_NamedTransaction", pk: str, *, owner: str, title: str | None, now: datetime
+    transaction: "_NamedTransaction", pk: str, *, owner: str, title: str | None, now: datetime, after_turns: int
 ) -> None:
-    """Add the conversation item: a new one when `title` is set (none may exist yet), else the owner's, updated."""
+    """Add the conversation item: a new one when `title` is set (none may exist yet), else the owner's, counted
+    one turn on from `after_turns` (only if no other exchange was stored since), and updated."""
     updated_at = now.isoformat()
     if title is not None:
         meta = ConversationMeta(
@@ -331,11 +343,15 @@ def _conversation_write(
             title=title,
             title_search=title_search_key(title),
             created_at=updated_at,
+            turns=1,
         )
         transaction.put(CONVERSATION, meta, condition=ConversationItem.pk.does_not_exist())
     else:
-        actions = [ConversationItem.updated_at.set(updated_at)]
-        condition = ConversationItem.owner == owner
+        actions = [ConversationItem.updated_at.set(updated_at), ConversationMeta.turns.add(1)]
+        unchanged = ConversationMeta.turns == after_turns
+        if after_turns == 0:
+            unchanged |= ConversationMeta.turns.does_not_exist()
+        condition = (ConversationItem.owner == owner) & unchanged
         transaction.update(CONVERSATION, ConversationMeta(pk, META_SK), actions, condition=condition)
 
 

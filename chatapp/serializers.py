@@ -1,12 +1,33 @@
-"""The shapes both transports answer in: a message and a conversation, as the v1 contract has them."""
+"""The shapes both transports take and answer in: a chat message, and a message and a conversation, as the v1
+contract has them. One serializer per shape, so POST and the WebSocket cannot drift apart."""
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
+from chatapp.fields import StrictCharField, StrictUUIDField
 from chatapp.history.inputs import FeedbackSerializer
+from security.services.screening import prompt_screened_text
 
 STOP_REASONS = ["end_turn", "max_tokens", "stopped", "time_limit"]
+REQUEST_ID_MAX_CHARS = 128
+
+
+class ChatMessageSerializer(serializers.Serializer):
+    """A chat message, the conversation it continues (none: a new one), and an id that makes retries idempotent."""
+
+    message = StrictCharField()
+    conversation_id = StrictUUIDField(required=False, allow_null=True)
+    request_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=REQUEST_ID_MAX_CHARS)
+
+    def validate_message(self, raw: str) -> str:
+        # Counted as the models read it: NFKC can turn one character into 18 (U+FDFA).
+        limit = settings.MAX_MESSAGE_CHARS
+        if len(prompt_screened_text(raw=raw)) > limit:
+            message = f"Ensure this field has no more than {limit} characters (after Unicode normalisation)."
+            raise serializers.ValidationError(message)
+        return raw
 
 
 class MessageSerializer(serializers.Serializer):

@@ -41,6 +41,8 @@ class Answer:
     raw: bytes | None = None
     # Hold this answer until a call to that model arrives (at most 5 s): proves two calls overlapped.
     after_call_to: str | None = None
+    # Hold this answer until the test sets the event (at most 10 s): keeps a request in flight meanwhile.
+    held_until: threading.Event | None = None
     # ConverseStream only: seconds before the first text, pace of the text, and faults after n deltas.
     first_token_delay: float = 0.0
     tokens_per_second: float = 0.0
@@ -151,6 +153,20 @@ def _default_answer(model_id: str, call: Call) -> Answer:
     return text_answer(f"Echo: {call.last_user_text}")
 
 
+def split_instruction_screener(first: str, second: str) -> Callable[[str, Call], Answer]:
+    """Return a default answer whose screener also calls `second` malicious when `first` is anywhere among the
+    earlier turns it is shown, whatever came between them (an instruction split around padding)."""
+
+    def answer(model_id: str, call: Call) -> Answer:
+        if "toolConfig" in call.body:
+            context, message = screened_turns(call)
+            if message == second and first in context:
+                return verdict_answer("malicious", "prompt_injection", "completes an instruction begun earlier")
+        return _default_answer(model_id, call)
+
+    return answer
+
+
 class FakeBedrock(LoopbackServer):
     """The server and its script; `calls` records every Converse request it received."""
 
@@ -186,7 +202,15 @@ class FakeBedrock(LoopbackServer):
         if answer.after_call_to:
             with self._lock:
                 self._lock.wait_for(lambda: bool(self.calls_to(answer.after_call_to or "")), timeout=5)
+        if answer.held_until is not None:
+            answer.held_until.wait(timeout=10)
         return answer
+
+    def wait_for_calls(self, model_id: str, count: int, *, timeout: float = 10) -> None:
+        """Wait until `count` calls to `model_id` have arrived; AssertionError after `timeout` seconds."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.calls_to(model_id)) >= count, timeout=timeout):
+                raise AssertionError(f"{len(self.calls_to(model_id))} calls to {model_id}, expected {count}")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

@@ -36,6 +36,7 @@ def seed_turn(
     """Store one user message and its reply ("Echo: <text>") as a chat request would."""
     user = Message(str(uuid.uuid4()), "user", text, asked.isoformat())
     reply = Message(str(uuid.uuid4()), "assistant", f"Echo: {text}", (asked + timedelta(milliseconds=1)).isoformat())
+    meta = None if new else repositories.conversation_meta(conversation_id)
     repositories.exchange_store(
         owner=owner,
         conversation_id=conversation_id,
@@ -44,6 +45,7 @@ def seed_turn(
         request_id=None,
         verdict_source="model",
         now=asked + timedelta(milliseconds=1),
+        after_turns=int(meta.turns or 0) if meta is not None else 0,
     )
 
 
@@ -66,6 +68,7 @@ def seed_conversation_in_bulk(owner: str, *, turns: int, title: str, at: datetim
                 title=title,
                 title_search=repositories.title_search_key(title),
                 created_at=(at + timedelta(milliseconds=1)).isoformat(),
+                turns=turns,
             )
         )
         for turn in range(turns):

@@ -59,6 +59,15 @@ def dynamodb() -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def dynamodb_one_request_at_a_time(dynamodb: None) -> None:
+    """moto answering one DynamoDB request at a time, as a test of concurrent transactions needs (DESIGN.md:
+    moto loses writes made while a cancelled transaction runs; DynamoDB does not)."""
+    from fakes.aws import serialise_dynamodb_requests
+
+    serialise_dynamodb_requests()
+
+
 @pytest.fixture(autouse=True)
 def dynamodb_key_limits(dynamodb: None) -> Iterator[None]:
     """DynamoDB's refusal of empty and oversized key values (ValidationException), which moto does not make."""

@@ -20,6 +20,7 @@ from billing.services import MessageSpend
 from chatapp import repositories, selectors
 from chatapp.chat.events import Accepted, ChatEvent, ChatReply, ClientGone, Delta, Done
 from chatapp.chat.feed import ReleasedText, ReplyFeed
+from chatapp.chat.turn_order import History, exchange_store_in_order, pair_time_after
 from chatapp.clients import CHAT_SYSTEM_PROMPT
 from chatapp.repositories import Message, MessageItem
 from chatapp.throttling import chat_rate_limits_check
@@ -42,7 +43,7 @@ class FirstReads:
     """What a message needs before screening: a stored answer to its request_id, else its history and lookup."""
 
     replay: ChatReply | None
-    history: list[MessageItem]
+    history: History
     lookup: PromptLookup | None
 
 
@@ -106,9 +107,9 @@ def _reply_events(
         return
     assert reads.lookup is not None  # noqa: S101 - set whenever there is no replay
     received_at = datetime.now(tz=UTC)
-    screening, feed = _screened_feed(owner=owner, lookup=reads.lookup, turns=_history_turns(reads.history))
+    screening, feed = _screened_feed(owner=owner, lookup=reads.lookup, turns=_history_turns(reads.history.messages))
     accepted = Accepted(conversation_id or str(uuid.uuid4()), screening.source)
-    earlier = [m.content for m in reads.history if m.role == "assistant"]
+    earlier = [m.content for m in reads.history.messages if m.role == "assistant"]
     delivered, stop_reason = yield from _answer_streamed(
         feed, accepted=accepted, owner=owner, deadline=deadline, earlier=earlier
     )
@@ -121,6 +122,8 @@ def _reply_events(
         new_conversation_id=accepted.conversation_id,
         request_id=request_id,
         screening=screening,
+        history=reads.history,
+        raw=raw,
         pair_times=(received_at, datetime.now(tz=UTC)),
         content=delivered,
         stop_reason=stop_reason,
@@ -151,7 +154,7 @@ def _first_reads(
     if conversation_id:
         looked_up = concurrency.submit(_history_and_lookup, owner, conversation_id, raw)
     else:
-        looked_up = concurrency.submit(lambda: ([], prompt_lookup(raw=raw)))
+        looked_up = concurrency.submit(lambda: (History(), prompt_lookup(raw=raw)))
     admitted = concurrency.submit(admission) if admission is not None else None
     reads = [read for read in (stored, looked_up, admitted, spend.reserve_start()) if read is not None]
     try:
@@ -161,28 +164,40 @@ def _first_reads(
     if admitted is not None:
         admitted.result()
     if stored is not None and (replay := stored.result()):
-        return FirstReads(replay, [], None)
+        return FirstReads(replay, History(), None)
     spend.admitted()
     history, lookup = looked_up.result()
     return FirstReads(None, history, lookup)
 
 
-def _history_and_lookup(owner: str, conversation_id: str, raw: str) -> tuple[list[MessageItem], PromptLookup]:
-    """Read the history, then look up the verdict on the message `raw` in the context of its stored user turns."""
-    # An even count keeps whole user/assistant pairs, so the history starts with a user turn.
-    limit = settings.HISTORY_MESSAGES - settings.HISTORY_MESSAGES % 2
+def _history_and_lookup(owner: str, conversation_id: str, raw: str) -> tuple[History, PromptLookup]:
+    """Read the history, then look up the verdict on the message `raw` in the context of the user turns the chat
+    model will be shown with it (every one of them)."""
+    # Whole user/assistant pairs, so the history starts with a user turn; never more pairs than a message is
+    # screened with, so the chat model is shown no user turn that screening did not see with the message.
+    limit = 2 * max(0, min(settings.HISTORY_MESSAGES // 2, settings.SCREENING_CONTEXT_TURNS))
     with observability.stage("history_read"):
         meta, messages = repositories.conversation_history(conversation_id, limit=limit)
     selectors.conversation_owned(owner=owner, meta=meta)
-    return messages, prompt_lookup(raw=raw, context=[m.content for m in messages if m.role == "user"])
+    shown = [content for role, content in _history_turns(messages) if role == "user"]
+    turns = int(meta.turns or 0) if meta is not None else 0
+    return History(messages, turns), prompt_lookup(raw=raw, context=shown)
 
 
 def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
-    """Replay a stored answer: Accepted, one Delta with the whole reply, and Done; no model is called."""
+    """Replay a stored answer: Accepted, one Delta with the whole reply, and Done; no model is called.
+
+    ClientGone thrown in ends the replay as it ends any reply: quietly, stop_reason `stopped` before the text.
+    """
     observability.record(idempotent_replay=True)
-    yield Accepted(reply.conversation_id, reply.verdict_source)
-    yield Delta(reply.message.content)
-    yield Done(reply)
+    try:
+        yield Accepted(reply.conversation_id, reply.verdict_source)
+        yield Delta(reply.message.content)
+    except ClientGone:
+        observability.record(stop_reason="stopped")
+        return
+    with contextlib.suppress(ClientGone):
+        yield Done(reply)
 
 
 def _history_turns(messages: list[MessageItem]) -> list[tuple[str, str]]:
@@ -267,24 +282,32 @@ def _reply_store(
     new_conversation_id: str,
     request_id: str | None,
     screening: ScreeningResult,
+    history: History,
+    raw: str,
     pair_times: tuple[datetime, datetime],
     content: str,
     stop_reason: str,
 ) -> ChatReply:
-    """Store the message and its reply (with the request marker); return the stored reply, or an earlier one."""
+    """Store the message and its reply (with the request marker) after the `history` it was screened with, or
+    screened again after the turns stored since (chat.turn_order); return the stored reply, or an earlier one."""
     received_at, replied_at = pair_times
-    user = _new_message("user", screening.screened, received_at)
     assistant = _new_message("assistant", content, replied_at, stop_reason=stop_reason)
     try:
         with observability.stage("history_write"):
-            repositories.exchange_store(
+            exchange_store_in_order(
                 owner=owner,
-                conversation_id=new_conversation_id,
-                title=None if conversation_id else conversation_title(screening.screened),
-                pair=(user, assistant),
-                request_id=request_id,
-                verdict_source=screening.source,
-                now=replied_at,
+                history=history,
+                store=lambda after: repositories.exchange_store(
+                    owner=owner,
+                    conversation_id=new_conversation_id,
+                    title=None if conversation_id else conversation_title(screening.screened),
+                    pair=(_new_message("user", screening.screened, pair_time_after(after, received_at)), assistant),
+                    request_id=request_id,
+                    verdict_source=screening.source,
+                    now=replied_at,
+                    after_turns=after.turns,
+                ),
+                reread=lambda: _history_and_lookup(owner, new_conversation_id, raw),
             )
     except repositories.RequestAlreadyStored:
         answered = _stored_reply(owner, request_id or "")

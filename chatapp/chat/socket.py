@@ -19,10 +19,10 @@ from rest_framework import serializers
 
 from chatapp.chat.events import Accepted, ChatEvent, ClientGone, Delta
 from chatapp.chat.pipeline import conversation_reply_events
-from chatapp.fields import StrictCharField, StrictUUIDField
+from chatapp.fields import StrictCharField
 from chatapp.parsers import json_document
 from chatapp.repositories import Message
-from chatapp.serializers import MessageSerializer
+from chatapp.serializers import REQUEST_ID_MAX_CHARS, ChatMessageSerializer, MessageSerializer
 from chatapp.tickets import socket_ticket_holder, socket_ticket_session_check
 from core import observability
 from core.aws import chat_request_worst_case, connections_client
@@ -31,18 +31,12 @@ from core.exceptions import ApplicationError, InvalidRequest, as_application_err
 logger = logging.getLogger(__name__)
 
 
-class ChatFrameSerializer(serializers.Serializer):
+class ChatFrameSerializer(ChatMessageSerializer):
+    """The POST's message rules (chatapp.serializers), plus the frame's action and ticket."""
+
     action = serializers.ChoiceField(["chat"])
     ticket = StrictCharField(required=False, allow_blank=True, default="")  # missing: ticket_invalid
-    message = StrictCharField()
-    conversation_id = StrictUUIDField(required=False, allow_null=True)
-    request_id = StrictCharField(max_length=128)
-
-    def validate_message(self, value: str) -> str:
-        limit = settings.MAX_MESSAGE_CHARS
-        if len(value) > limit:
-            raise serializers.ValidationError(f"Ensure this field has no more than {limit} characters.")
-        return value
+    request_id = StrictCharField(max_length=REQUEST_ID_MAX_CHARS)  # required: every frame back carries it
 
 
 class ConnectionLost(Exception):

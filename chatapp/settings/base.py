@@ -249,11 +249,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 HISTORY_MESSAGES = env.int("HISTORY_MESSAGES", default=20)
 # Characters of history sent with a message (whole pairs, oldest dropped first): ~6,000 tokens at most.
 HISTORY_MAX_CHARS = env.int("HISTORY_MAX_CHARS", default=24000)
-# Earlier user turns a follow-up is screened with (0: every message is screened alone). Four covers the split
-# instructions and short escalations screening is meant to see, within the history already read (at most
-# HISTORY_MESSAGES / 2 user turns), and bounds what context adds to a screening call: four turns of at most
-# MAX_MESSAGE_CHARS, about 4,000 tokens at worst, 0.4 cents on Haiku; typical turns add a few dozen tokens.
-SCREENING_CONTEXT_TURNS = env.int("SCREENING_CONTEXT_TURNS", default=4)
+# Earlier user turns a follow-up is screened with (0: every message is screened alone). It also bounds the chat
+# model's history (at most this many pairs): the chat model is never shown a user turn that its message was not
+# screened with, so padding cannot push the start of an instruction out of screening's sight. The default covers
+# the whole history (HISTORY_MESSAGES / 2 user turns, within HISTORY_MAX_CHARS: ~6,000 tokens, 0.6 cents on Haiku,
+# at worst); typical turns add a few dozen tokens each (README, "What the screening window costs").
+SCREENING_CONTEXT_TURNS = env.int("SCREENING_CONTEXT_TURNS", default=HISTORY_MESSAGES // 2)
 INTENT_CACHE_TTL_SECONDS = env.int("INTENT_CACHE_TTL_SECONDS", default=7 * 24 * 3600)
 # A "safe" model verdict is reused for less time: a wrong one lets repeats through unreviewed (see _verdict_ttl).
 INTENT_CACHE_SAFE_TTL_SECONDS = env.int("INTENT_CACHE_SAFE_TTL_SECONDS", default=24 * 3600)

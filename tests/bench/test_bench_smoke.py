@@ -27,7 +27,7 @@ def replay(http: ApiClient, trace: list[Turn]) -> list[int]:
     return statuses
 
 
-@pytest.mark.parametrize("context_turns", [4, 0])
+@pytest.mark.parametrize("context_turns", [10, 4, 0])
 def test_replay_screens_each_distinct_text_in_its_context_once(http, bedrock, settings, context_turns):
     settings.CHAT_RATE_LIMIT = ""
     settings.SCREENING_CONTEXT_TURNS = context_turns

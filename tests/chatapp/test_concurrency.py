@@ -8,7 +8,7 @@ from django.conf import settings
 from fakes.bedrock import text_answer
 from tests.support import ApiClient
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("dynamodb_one_request_at_a_time")]
 
 
 def test_concurrent_posts_on_one_conversation_all_land(bedrock):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chatapp import repositories
-from chatapp.repositories import ConversationGone, Message, RequestAlreadyStored, exchange_store
+from chatapp.repositories import ConversationGone, Message, RequestAlreadyStored, TurnsMoved, exchange_store
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,15 @@ OWNER = "session:exchange-store-test"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-def store(conversation_id: str, *, new: bool, request_id: str | None, at: datetime = NOW, owner: str = OWNER) -> None:
+def store(
+    conversation_id: str,
+    *,
+    new: bool,
+    request_id: str | None,
+    at: datetime = NOW,
+    owner: str = OWNER,
+    after_turns: int = 1,
+) -> None:
     user = Message(str(uuid.uuid4()), "user", "a question", at.isoformat())
     reply = Message(str(uuid.uuid4()), "assistant", "an answer", at.isoformat(), "end_turn")
     exchange_store(
@@ -26,6 +34,7 @@ def store(conversation_id: str, *, new: bool, request_id: str | None, at: dateti
         request_id=request_id,
         verdict_source="model",
         now=at,
+        after_turns=0 if new else after_turns,
     )
 
 
@@ -109,3 +118,29 @@ def test_a_follow_up_retried_at_once_is_answered_with_the_reply_stored_first(api
     messages = api.get(f"/api/v1/conversations/{conversation_id}").json()["messages"]
     assert [m["content"] for m in messages].count("the other attempt's answer") == 1
     assert len(messages) == 4
+
+
+def test_a_follow_up_stored_after_the_turn_it_was_screened_with_is_counted(conversation):
+    store(conversation, new=False, request_id=None, at=NOW + timedelta(seconds=1), after_turns=1)
+    meta, messages = repositories.conversation_history(conversation, limit=100)
+    assert meta is not None and meta.turns == 2 and len(messages) == 4
+
+
+def test_a_follow_up_after_another_exchange_was_stored_is_turns_moved_and_writes_nothing(conversation):
+    store(conversation, new=False, request_id=None, at=NOW + timedelta(seconds=1), after_turns=1)
+    with pytest.raises(TurnsMoved):
+        store(conversation, new=False, request_id="late", at=NOW + timedelta(seconds=2), after_turns=1)
+    assert stored_messages(conversation) == 4
+    assert repositories.request_get(OWNER, "late") is None
+
+
+def test_a_conversation_stored_before_the_turn_counter_counts_from_zero():
+    conversation_id = str(uuid.uuid4())
+    pk, at = repositories.conversation_pk(conversation_id), NOW.isoformat()
+    repositories.ConversationMeta(
+        pk, repositories.META_SK, owner=OWNER, updated_at=at, title="old", created_at=at
+    ).save()  # as stored before the counter existed: no `turns`
+    store(conversation_id, new=False, request_id=None, at=NOW + timedelta(seconds=1), after_turns=0)
+    with pytest.raises(TurnsMoved):
+        store(conversation_id, new=False, request_id=None, at=NOW + timedelta(seconds=2), after_turns=0)
+    assert repositories.conversation_meta(conversation_id).turns == 1

@@ -158,3 +158,21 @@ def test_a_split_attack_is_blocked_in_context_over_the_socket(connections, bedro
     assert error["type"] == "error" and error["error"]["code"] == "prompt_blocked"
     assert screened_with(bedrock)[-1] == ([OPENER], FINISH)
     assert len(bedrock.calls_to(CHAT)) == 1  # the opener's reply only
+
+
+@pytest.mark.parametrize(("received", "stop_reason"), [(0, "stopped"), (1, "stopped"), (2, None)])
+def test_closing_the_socket_during_a_replay_ends_it_quietly_like_a_stopped_reply(
+    connections, bedrock, received, stop_reason, capsys
+):
+    send("answered", request_id="r-replayed")
+    calls = len(bedrock.calls)
+    connections.close_after("replaying", received)
+    capsys.readouterr()
+    send("replaying", request_id="r-replayed")
+    output = capsys.readouterr().out
+    (line,) = request_log_records(output)
+    assert (line["status"], line.get("stop_reason"), line["connection"]) == (200, stop_reason, "gone")
+    assert line["idempotent_replay"] is True and line["frames_sent"] == received
+    assert "unhandled_error" not in output
+    assert len(bedrock.calls) == calls
+    assert stored_pairs() == [("Echo: Hello", "end_turn")]

@@ -37,6 +37,7 @@ class Gateway:
             "LLM_BACKEND": "bedrock",
             "CHAT_RATE_LIMIT": f"{RATE_LIMIT}/min",
             "CHAT_IP_RATE_LIMIT": "1000/min",
+            "SCREEN_MODEL_READ_TIMEOUT": "10",  # a screening call a test holds is not a slow one to retry
             **env,
         }
         environment.pop("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", None)

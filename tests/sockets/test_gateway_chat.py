@@ -165,6 +165,17 @@ def test_message_over_the_limit_is_invalid_request(session_api, socket, bedrock)
     assert bedrock.calls == []
 
 
+def test_a_message_over_the_limit_once_normalised_is_invalid_request_and_nothing_is_stored(
+    session_api, socket, bedrock
+):
+    socket.chat(ticket_of(session_api), "\ufdfa" * 4000)  # 4,000 characters, 72,000 once NFKC-normalised
+    frame = socket.frame()
+    assert frame["type"] == "error" and frame["error"]["code"] == "invalid_request"
+    assert "message" in frame["error"]["fields"]
+    assert bedrock.calls == []
+    assert session_api.get("/api/v1/conversations").json()["conversations"] == []
+
+
 def test_frame_over_32_kb_is_refused(session_api, gateway):
     client = Socket(gateway.url)
     client.send("x" * (32 * 1024 + 1))
