@@ -21,7 +21,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -67,6 +67,8 @@ class ConversationMeta(ConversationItem, discriminator="conversation"):
     # Exchanges stored so far (absent on conversations stored before it: 0). An exchange is stored only on the
     # count read with the history it was screened with, so concurrent turns take one order (chatapp.chat.turn_order).
     turns = NumberAttribute(null=True)
+    # The anonymous session it was moved from at sign-in: a reply that session was writing then still lands.
+    previous_owner = UnicodeAttribute(null=True)
 
 
 class MessageItem(ConversationItem, discriminator="message"):
@@ -287,6 +289,7 @@ class TurnsMoved(Exception):
 
 # The items of an exchange's transaction, named to tell which one's condition cancelled it.
 CONVERSATION, USER_MESSAGE, REPLY, REQUEST_MARKER = "conversation", "user message", "reply", "request marker"
+SUCCESSOR = "successor"
 
 
 def exchange_store(
@@ -310,6 +313,8 @@ def exchange_store(
     marker_pk = request_pk(owner, request_id) if request_id else None
     transaction = _NamedTransaction()
     _conversation_write(transaction, pk, owner=owner, title=title, now=now, after_turns=after_turns)
+    if title is not None and owner.startswith("session:"):
+        transaction.check(SUCCESSOR, OwnerSuccessorItem(successor_pk(owner), "successor"), condition=_NO_ITEM)
     user_item, reply_item = _pair_items(pk, pair, marker_pk=marker_pk)
     transaction.put(USER_MESSAGE, user_item)
     transaction.put(REPLY, reply_item)
@@ -319,11 +324,23 @@ def exchange_store(
         transaction.commit()
     except TransactWriteError as exc:
         failed = transaction.failed(exc)
+        if SUCCESSOR in failed and (successor := owner_successor(owner)) is not None:
+            # The session signed in while this reply was written: the new conversation is the person's.
+            return exchange_store(
+                owner=successor,
+                conversation_id=conversation_id,
+                title=title,
+                pair=pair,
+                request_id=request_id,
+                verdict_source=verdict_source,
+                now=now,
+                after_turns=after_turns,
+            )
         if REQUEST_MARKER in failed:
             raise RequestAlreadyStored from exc
         if CONVERSATION in failed:
             meta = conversation_meta(conversation_id)  # which of its conditions failed: one read, on this rare path
-            moved = title is None and meta is not None and meta.owner == owner
+            moved = title is None and meta is not None and owner in (meta.owner, meta.previous_owner)
             raise (TurnsMoved if moved else ConversationGone) from exc
         raise
 
@@ -351,7 +368,8 @@ def _conversation_write(
         unchanged = ConversationMeta.turns == after_turns
         if after_turns == 0:
             unchanged |= ConversationMeta.turns.does_not_exist()
-        condition = (ConversationItem.owner == owner) & unchanged
+        owned = (ConversationItem.owner == owner) | (ConversationMeta.previous_owner == owner)
+        condition = owned & unchanged
         transaction.update(CONVERSATION, ConversationMeta(pk, META_SK), actions, condition=condition)
 
 
@@ -403,8 +421,12 @@ class _NamedTransaction:
     """The items of one TransactWriteItems, each under a name, so that a cancellation says whose condition failed."""
 
     def __init__(self) -> None:
+        self._checks: dict[str, tuple[ConversationItem, Condition]] = {}
         self._puts: dict[str, tuple[ConversationItem, Condition | None]] = {}
         self._updates: dict[str, tuple[ConversationItem, list[Action], Condition | None]] = {}
+
+    def check(self, name: str, item: ConversationItem, condition: Condition) -> None:
+        self._checks[name] = (item, condition)
 
     def put(self, name: str, item: ConversationItem, condition: Condition | None = None) -> None:
         self._puts[name] = (item, condition)
@@ -415,6 +437,8 @@ class _NamedTransaction:
     def commit(self) -> None:
         """Write every item or none; TransactWriteError when the transaction is cancelled."""
         with TransactWrite(connection=_transaction_connection()) as transaction:
+            for item, check_condition in self._checks.values():
+                transaction.condition_check(type(item), item.pk, item.sk, condition=check_condition)
             for item, condition in self._puts.values():
                 transaction.save(item, condition=condition)
             for item, actions, update_condition in self._updates.values():
@@ -422,9 +446,9 @@ class _NamedTransaction:
 
     def failed(self, error: TransactWriteError) -> set[str]:
         """Return the names of the items whose condition cancelled the transaction."""
-        # One reason per item, in the order sent; PynamoDB sends every put before any update, whatever the
-        # order they were added in (a follow-up's conversation update goes last).
-        names = [*self._puts, *self._updates]
+        # One reason per item, in the order sent; PynamoDB sends condition checks, then puts, then updates,
+        # whatever the order they were added in (a follow-up's conversation update goes last).
+        names = [*self._checks, *self._puts, *self._updates]
         reasons = error.cancellation_reasons or []
         return {
             name
@@ -457,6 +481,55 @@ def conversation_delete_items(conversation_id: str) -> bool:
         for item in markers + items:
             batch.delete(item)
     return bool(items)
+
+
+# Sign-in: an anonymous session's conversations move to the person (chatapp.services.conversations_transfer).
+
+
+class OwnerSuccessorItem(ConversationItem, discriminator="successor"):
+    """Who an anonymous session's owner became at sign-in, for replies it was still writing (kept a day)."""
+
+    successor = UnicodeAttribute()
+
+
+_NO_ITEM = ConversationItem.pk.does_not_exist()
+
+
+def successor_pk(owner: str) -> str:
+    return f"successor#{owner}"
+
+
+def owner_successor_put(owner: str, *, successor: str, now: datetime) -> None:
+    """Record that `owner` is now `successor`: a new conversation stored for `owner` from now on goes to it."""
+    OwnerSuccessorItem(successor_pk(owner), "successor", successor=successor, expires_at=now + REQUEST_TTL).save()
+
+
+def owner_successor(owner: str) -> str | None:
+    """Return who `owner` became at sign-in, or None."""
+    try:
+        item = ConversationItem.get(successor_pk(owner), "successor", consistent_read=True)
+    except DoesNotExist:
+        return None
+    return item.successor if isinstance(item, OwnerSuccessorItem) else None
+
+
+def owner_conversation_ids(owner: str) -> list[str]:
+    """Return the ids of every conversation of `owner`, all pages of the by_owner index read."""
+    items = ConversationItem.by_owner.query(owner)
+    return [item.pk.removeprefix("conv#") for item in items]
+
+
+def conversation_owner_move(conversation_id: str, *, owner: str, successor: str) -> bool:
+    """Give `owner`'s conversation to `successor`, remembering `owner`; False when it is not `owner`'s (any more)."""
+    meta = ConversationMeta(conversation_pk(conversation_id), META_SK)
+    actions = [ConversationItem.owner.set(successor), ConversationMeta.previous_owner.set(owner)]
+    try:
+        meta.update(actions=actions, condition=ConversationItem.owner == owner)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 @dynamodb_table

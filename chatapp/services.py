@@ -1,4 +1,7 @@
-"""Conversation writes other than a reply (the chat pipeline, chatapp.chat, stores those)."""
+"""Conversation writes other than a reply (the chat pipeline, chatapp.chat, stores those); handing conversations
+to a person."""
+
+from datetime import UTC, datetime
 
 from chatapp import repositories, selectors
 
@@ -8,3 +11,26 @@ def conversation_delete(*, owner: str, conversation_id: str) -> None:
     meta, _ = repositories.conversation_history(conversation_id, limit=0)
     selectors.conversation_owned(owner=owner, meta=meta)
     repositories.conversation_delete_items(conversation_id)
+
+
+def conversations_transfer(*, owner: str, successor: str) -> int:
+    """Give every conversation of `owner` (an anonymous session) to `successor`; return how many moved.
+
+    Idempotent. First the session is marked as `successor`'s, so a first message it is still answering is
+    stored for `successor`; then every page of its conversations moves, each on the condition that it is still
+    `owner`'s. A reply `owner` was writing into a conversation that moved meanwhile still lands there: the
+    conversation remembers `owner` as its previous owner (repositories.exchange_store).
+    """
+    repositories.owner_successor_put(owner, successor=successor, now=datetime.now(tz=UTC))
+    moved = 0
+    for conversation_id in repositories.owner_conversation_ids(owner):
+        moved += repositories.conversation_owner_move(conversation_id, owner=owner, successor=successor)
+    return moved
+
+
+def conversations_delete_all(*, owner: str) -> int:
+    """Delete every conversation of `owner` with its messages and request markers; return how many."""
+    conversation_ids = repositories.owner_conversation_ids(owner)
+    for conversation_id in conversation_ids:
+        repositories.conversation_delete_items(conversation_id)
+    return len(conversation_ids)
