@@ -515,7 +515,7 @@ def owner_successor(owner: str) -> str | None:
 
 def owner_conversation_ids(owner: str) -> list[str]:
     """Return the ids of every conversation of `owner`, all pages of the by_owner index read."""
-    items = ConversationItem.by_owner.query(owner)
+    items = ConversationItem.by_owner.query(owner, page_size=100)
     return [item.pk.removeprefix("conv#") for item in items]
 
 

@@ -55,3 +55,13 @@ def confirmation_link(email: str) -> str:
     match = re.search(r"https?://[^/\s]+(/accounts/confirm-email/[^\s]+/)", bodies[-1])
     assert match, bodies[-1]
     return match.group(1)
+
+
+def make_person(email: str, password: str = PASSWORD) -> object:
+    """Create an account with a confirmed email, as if signed up and confirmed earlier."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username=email, email=email, password=password)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
