@@ -39,17 +39,17 @@ class Browser:
             urljoin(self.base_url, "/api/v1/ai/chat"), json={"message": message}, headers={"X-CSRFToken": token}
         )
 
-    def sign_in_with_sso(self, sub: str) -> requests.Response:
-        """Press the login page's single sign-on button, choose `sub` at the provider, come back."""
-        login_page = self.get("/accounts/login/")
-        assert login_page.status_code == 200
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
-        start = self.http.post(
-            urljoin(self.base_url, "/accounts/oidc/sso/login/"),
-            data={"csrfmiddlewaretoken": token, "process": "login"},
-            headers={"Referer": urljoin(self.base_url, "/accounts/login/")},
-            timeout=10,
-        )
+    def post_form(self, path: str, fields: dict[str, str], *, token_from: str) -> requests.Response:
+        """POST a form with the CSRF token of the page at `token_from`, as the page's own form would."""
+        page = self.get(token_from)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        data = {"csrfmiddlewaretoken": token, **fields}
+        return self.http.post(urljoin(self.base_url, path), data=data, timeout=10)
+
+    def sign_in_with_sso(self, sub: str, *, then: str | None = None) -> requests.Response:
+        """Press the single sign-on button (the login page's, or the page `then`'s), choose `sub`, come back."""
+        fields = {"process": "login", **({"next": then} if then else {})}
+        start = self.post_form("/accounts/oidc/sso/login/", fields, token_from=then or "/accounts/login/")
         assert start.status_code == 200 and "/oauth2/authorize" in start.url, start.text[:500]
         return self.http.post(start.url, data={"sub": sub}, timeout=10)  # the provider's authorize form
 
@@ -96,3 +96,22 @@ def test_the_login_page_offers_single_sign_on_under_its_configured_name(live_ser
     page = Browser(live_server.url).get("/accounts/login/")
     assert "Example SSO" in page.text
     assert sso in page.headers["Content-Security-Policy"]  # the form's redirect to the provider is allowed
+
+
+def test_an_account_with_only_single_sign_on_is_deleted_after_a_fresh_sign_in(live_server, sso, settings) -> None:
+    sso_user(sso, "nia-1", email="nia@corp.example", email_verified=True)
+    browser = Browser(live_server.url)
+    browser.sign_in_with_sso("nia-1")
+    settings.ACCOUNT_REAUTHENTICATION_TIMEOUT = 0  # the sign-in is no longer recent
+    assert "Sign in again" in browser.get("/accounts/delete/").text
+    refused = browser.post_form("/accounts/delete/", {}, token_from="/accounts/delete/")
+    assert refused.status_code == 400
+    assert get_user_model().objects.filter(email="nia@corp.example").exists()
+
+    settings.ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+    back = browser.sign_in_with_sso("nia-1", then="/accounts/delete/")
+    assert back.url == f"{live_server.url}/accounts/delete/" and "Delete my account" in back.text
+    deleted = browser.post_form("/accounts/delete/", {}, token_from="/accounts/delete/")
+    assert deleted.status_code == 200 and deleted.url == f"{live_server.url}/"
+    assert not get_user_model().objects.filter(email="nia@corp.example").exists()
+    assert not SocialAccount.objects.filter(uid="nia-1").exists()
