@@ -29,11 +29,10 @@ export function showAccount(session) {
   if (!bar) return;
   const urls = bar.dataset;
   if (session.user) {
-    const who = document.createElement("span");
+    const who = link(urls.urlAccount, session.user.email);
     who.className = "account-email";
     who.id = "account-email";
-    who.textContent = session.user.email;
-    who.title = session.user.email;
+    who.title = `${session.user.email}: account settings`;
     bar.replaceChildren(who, signOutForm(urls.urlLogout, session.csrf_token));
   } else {
     bar.replaceChildren(link(urls.urlLogin, "Sign in"), link(urls.urlSignup, "Sign up"));
