@@ -19,6 +19,7 @@ def account_pages_csp() -> str:
     if settings.OIDC_SERVER_URL:
         parts = urlsplit(settings.OIDC_SERVER_URL)
         form_targets.append(f"{parts.scheme}://{parts.netloc}")
+    form_targets += settings.OIDC_FORM_ACTION_ORIGINS
     return "; ".join(
         [
             "default-src 'self'",

@@ -126,6 +126,9 @@ ACCOUNT_RATE_LIMITS = {"login_failed": env("ACCOUNT_LOGIN_FAILED_RATE_LIMIT", de
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
 # Single sign-on: one OpenID Connect provider, provider id `sso`, when OIDC_SERVER_URL is set.
 OIDC_SERVER_URL = env("OIDC_SERVER_URL", default="")
+# Origins the sign-in button's POST may be redirected to besides the issuer's (CSP form-action): Cognito's
+# authorize endpoint is on the user pool's domain, not on the issuer's origin.
+OIDC_FORM_ACTION_ORIGINS = env.list("OIDC_FORM_ACTION_ORIGINS", default=[])
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
         "APPS": [

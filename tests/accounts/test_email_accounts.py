@@ -93,3 +93,14 @@ def test_sign_up_outside_the_allowed_domains_is_refused(settings) -> None:
     assert refused.status_code == 200 and b"limited to addresses" in refused.content
     assert person.sign_up("fay@EXAMPLE.org").status_code == 302
     assert get_user_model().objects.filter(email__iexact="fay@example.org").exists()
+
+
+def test_the_account_pages_allow_the_providers_sign_in_origins_as_form_targets(settings) -> None:
+    settings.OIDC_SERVER_URL = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
+    settings.OIDC_FORM_ACTION_ORIGINS = ["https://example-corp.auth.us-east-1.amazoncognito.com"]
+    policy = Person().http.get("/accounts/login/")["Content-Security-Policy"]
+    form_action = next(part for part in policy.split("; ") if part.startswith("form-action"))
+    assert form_action == (
+        "form-action 'self' https://cognito-idp.us-east-1.amazonaws.com "
+        "https://example-corp.auth.us-east-1.amazoncognito.com"
+    )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from tests.accounts.conftest import oidc_provider, sso, sso_user  # noqa: F401 - fixtures used below
 from tests.accounts.support import confirmation_link
 from tests.browser.conftest import screenshot
 
@@ -135,3 +136,16 @@ def test_the_sign_in_form_works_from_the_keyboard_alone(page, bedrock):
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.locator("#account-email")).to_have_text("quin@example.com")
+
+
+def test_single_sign_on_in_chromium_passes_the_pages_policy_to_the_provider_and_back(page, sso, settings):  # noqa: F811
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    sso_user(sso, "ray-1", email="ray@corp.example", email_verified=True)
+    violations = policy_violations(page)
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name="Example SSO").click()
+    page.get_by_role("button", name="Continue").click()  # allauth's POST, redirected to the provider
+    page.get_by_label("Subject").fill("ray-1")
+    page.get_by_role("button", name="Authorize", exact=True).click()
+    expect(page.locator("#account-email")).to_have_text("ray@corp.example")
+    assert violations == []
