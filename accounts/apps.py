@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "People: accounts and sign-in"
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401  (connects the sign-in receiver)
+        from accounts import checks, receivers  # noqa: F401  (registers the check, connects the receiver)

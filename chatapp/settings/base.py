@@ -150,7 +150,7 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_ONLY = False
 HEADLESS_SERVE_SPECIFICATION = False
 # Outgoing mail: django-environ's EMAIL_URL (smtp+tls://user:pass@host:587, consolemail://, filemail:////path).
-# Without it, development prints mail to the console and production sends none (and says so: accounts.checks).
+# Without it, development prints mail to the console and production sends none (`check --deploy` says so).
 EMAIL_URL = env("EMAIL_URL", default="consolemail://" if DEBUG else "")
 globals().update(env.email_url_config(EMAIL_URL or "dummymail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="webmaster@localhost")

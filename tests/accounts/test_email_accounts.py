@@ -104,3 +104,16 @@ def test_the_account_pages_allow_the_providers_sign_in_origins_as_form_targets(s
         "form-action 'self' https://cognito-idp.us-east-1.amazonaws.com "
         "https://example-corp.auth.us-east-1.amazoncognito.com"
     )
+
+
+def test_a_deployment_without_email_url_is_told_no_account_mail_goes_out(settings) -> None:
+    from django.core import checks
+
+    def account_messages() -> list[str]:
+        found = checks.run_checks(include_deployment_checks=True)
+        return [message.id for message in found if message.id.startswith("accounts.")]
+
+    settings.EMAIL_URL = ""
+    assert account_messages() == ["accounts.I001"]
+    settings.EMAIL_URL = "smtp+tls://user:secret@email-smtp.us-east-1.amazonaws.com:587"
+    assert account_messages() == []
