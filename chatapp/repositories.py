@@ -6,6 +6,8 @@ Layout of `{prefix}conversations` (pk, sk):
                                         concurrent pairs never interleave
   req#<owner>#<request id>, request     the answer to a request_id, for retries (expires after a day); the
                                         reply's message item names it, so deleting the conversation finds it
+  owned#session:<key>, conversations   the conversations an anonymous session started, and who it became at
+                                        sign-in (its successor), for moving them to the person
 The sparse GSI `by_owner` (owner, updated_at) holds only conversation items: listing is one Query.
 """
 
@@ -19,6 +21,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -289,7 +292,7 @@ class TurnsMoved(Exception):
 
 # The items of an exchange's transaction, named to tell which one's condition cancelled it.
 CONVERSATION, USER_MESSAGE, REPLY, REQUEST_MARKER = "conversation", "user message", "reply", "request marker"
-SUCCESSOR = "successor"
+SESSION_CONVERSATIONS = "session conversations"
 
 
 def exchange_store(
@@ -314,7 +317,7 @@ def exchange_store(
     transaction = _NamedTransaction()
     _conversation_write(transaction, pk, owner=owner, title=title, now=now, after_turns=after_turns)
     if title is not None and owner.startswith("session:"):
-        transaction.check(SUCCESSOR, OwnerSuccessorItem(successor_pk(owner), "successor"), condition=_NO_ITEM)
+        _session_conversation_add(transaction, owner, conversation_id, now=now)
     user_item, reply_item = _pair_items(pk, pair, marker_pk=marker_pk)
     transaction.put(USER_MESSAGE, user_item)
     transaction.put(REPLY, reply_item)
@@ -324,7 +327,7 @@ def exchange_store(
         transaction.commit()
     except TransactWriteError as exc:
         failed = transaction.failed(exc)
-        if SUCCESSOR in failed and (successor := owner_successor(owner)) is not None:
+        if SESSION_CONVERSATIONS in failed and (successor := owner_successor(owner)) is not None:
             # The session signed in while this reply was written: the new conversation is the person's.
             return exchange_store(
                 owner=successor,
@@ -421,12 +424,8 @@ class _NamedTransaction:
     """The items of one TransactWriteItems, each under a name, so that a cancellation says whose condition failed."""
 
     def __init__(self) -> None:
-        self._checks: dict[str, tuple[ConversationItem, Condition]] = {}
         self._puts: dict[str, tuple[ConversationItem, Condition | None]] = {}
         self._updates: dict[str, tuple[ConversationItem, list[Action], Condition | None]] = {}
-
-    def check(self, name: str, item: ConversationItem, condition: Condition) -> None:
-        self._checks[name] = (item, condition)
 
     def put(self, name: str, item: ConversationItem, condition: Condition | None = None) -> None:
         self._puts[name] = (item, condition)
@@ -437,8 +436,6 @@ class _NamedTransaction:
     def commit(self) -> None:
         """Write every item or none; TransactWriteError when the transaction is cancelled."""
         with TransactWrite(connection=_transaction_connection()) as transaction:
-            for item, check_condition in self._checks.values():
-                transaction.condition_check(type(item), item.pk, item.sk, condition=check_condition)
             for item, condition in self._puts.values():
                 transaction.save(item, condition=condition)
             for item, actions, update_condition in self._updates.values():
@@ -446,9 +443,9 @@ class _NamedTransaction:
 
     def failed(self, error: TransactWriteError) -> set[str]:
         """Return the names of the items whose condition cancelled the transaction."""
-        # One reason per item, in the order sent; PynamoDB sends condition checks, then puts, then updates,
-        # whatever the order they were added in (a follow-up's conversation update goes last).
-        names = [*self._checks, *self._puts, *self._updates]
+        # One reason per item, in the order sent; PynamoDB sends every put before any update, whatever the
+        # order they were added in (a follow-up's conversation update goes last).
+        names = [*self._puts, *self._updates]
         reasons = error.cancellation_reasons or []
         return {
             name
@@ -486,31 +483,63 @@ def conversation_delete_items(conversation_id: str) -> bool:
 # Sign-in: an anonymous session's conversations move to the person (chatapp.services.conversations_transfer).
 
 
-class OwnerSuccessorItem(ConversationItem, discriminator="successor"):
-    """Who an anonymous session's owner became at sign-in, for replies it was still writing (kept a day)."""
+class SessionConversationsItem(ConversationItem, discriminator="session conversations"):
+    """The conversations an anonymous session started, and who it became at sign-in (if it did).
 
-    successor = UnicodeAttribute()
+    Written in the transaction that starts each conversation, on the condition that the session has no
+    successor yet: reading it is a consistent list of the session's conversations (the by_owner index is
+    only eventually consistent), and once the successor is set no conversation can start under the session.
+    """
+
+    conversation_ids = UnicodeSetAttribute(null=True)
+    successor = UnicodeAttribute(null=True)
 
 
-_NO_ITEM = ConversationItem.pk.does_not_exist()
+SESSION_CONVERSATIONS_SK = "conversations"
+# Kept as long as the session could live, and a day more for a reply still being written at its end.
+SESSION_CONVERSATIONS_TTL = timedelta(days=15)
 
 
-def successor_pk(owner: str) -> str:
-    return f"successor#{owner}"
+def session_conversations_pk(owner: str) -> str:
+    return f"owned#{owner}"
 
 
-def owner_successor_put(owner: str, *, successor: str, now: datetime) -> None:
-    """Record that `owner` is now `successor`: a new conversation stored for `owner` from now on goes to it."""
-    OwnerSuccessorItem(successor_pk(owner), "successor", successor=successor, expires_at=now + REQUEST_TTL).save()
+def _session_conversation_add(
+    transaction: "_NamedTransaction", owner: str, conversation_id: str, *, now: datetime
+) -> None:
+    """Add a new conversation to its session's list, unless the session has signed in (SESSION_CONVERSATIONS)."""
+    item = SessionConversationsItem(session_conversations_pk(owner), SESSION_CONVERSATIONS_SK)
+    actions = [
+        ConversationItem.kind.set(SessionConversationsItem),
+        SessionConversationsItem.conversation_ids.add({conversation_id}),
+        ConversationItem.expires_at.set(now + SESSION_CONVERSATIONS_TTL),
+    ]
+    transaction.update(SESSION_CONVERSATIONS, item, actions, SessionConversationsItem.successor.does_not_exist())
+
+
+def owner_successor_set(owner: str, *, successor: str, now: datetime) -> set[str]:
+    """Record that the session `owner` is now `successor`; return the ids of every conversation it started.
+
+    From then on a new conversation stored for `owner` goes to `successor` (exchange_store).
+    """
+    item = SessionConversationsItem(session_conversations_pk(owner), SESSION_CONVERSATIONS_SK)
+    item.update(
+        actions=[
+            ConversationItem.kind.set(SessionConversationsItem),
+            SessionConversationsItem.successor.set(successor),
+            ConversationItem.expires_at.set(now + SESSION_CONVERSATIONS_TTL),
+        ]
+    )
+    return set(item.conversation_ids or ())
 
 
 def owner_successor(owner: str) -> str | None:
-    """Return who `owner` became at sign-in, or None."""
+    """Return who the session `owner` became at sign-in, or None."""
     try:
-        item = ConversationItem.get(successor_pk(owner), "successor", consistent_read=True)
+        item = ConversationItem.get(session_conversations_pk(owner), SESSION_CONVERSATIONS_SK, consistent_read=True)
     except DoesNotExist:
         return None
-    return item.successor if isinstance(item, OwnerSuccessorItem) else None
+    return item.successor if isinstance(item, SessionConversationsItem) else None
 
 
 def owner_conversation_ids(owner: str) -> list[str]:

@@ -16,14 +16,15 @@ def conversation_delete(*, owner: str, conversation_id: str) -> None:
 def conversations_transfer(*, owner: str, successor: str) -> int:
     """Give every conversation of `owner` (an anonymous session) to `successor`; return how many moved.
 
-    Idempotent. First the session is marked as `successor`'s, so a first message it is still answering is
-    stored for `successor`; then every page of its conversations moves, each on the condition that it is still
-    `owner`'s. A reply `owner` was writing into a conversation that moved meanwhile still lands there: the
-    conversation remembers `owner` as its previous owner (repositories.exchange_store).
+    Idempotent. Setting the session's successor returns, consistently, every conversation it started, and
+    from then on a first message it is still answering is stored for `successor`. Each conversation then
+    moves on the condition that it is still `owner`'s; a reply `owner` was writing into one that moved still
+    lands there, as the conversation remembers its previous owner (repositories.exchange_store). The by_owner
+    index adds any conversation started before sessions kept their list.
     """
-    repositories.owner_successor_put(owner, successor=successor, now=datetime.now(tz=UTC))
+    started = repositories.owner_successor_set(owner, successor=successor, now=datetime.now(tz=UTC))
     moved = 0
-    for conversation_id in repositories.owner_conversation_ids(owner):
+    for conversation_id in sorted(started | set(repositories.owner_conversation_ids(owner))):
         moved += repositories.conversation_owner_move(conversation_id, owner=owner, successor=successor)
     return moved
 

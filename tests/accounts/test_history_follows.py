@@ -138,3 +138,29 @@ def test_a_reply_being_written_while_the_person_signs_in_is_kept(bedrock, follow
     detail = person.get(f"/api/v1/conversations/{moved}").json()
     assert detail["messages"][-1]["content"] == "Written while you signed in"
     assert len(conversation_titles(person)) == 1
+
+
+def test_the_session_keeps_a_consistent_list_of_the_conversations_it_started() -> None:
+    """The by_owner index is eventually consistent; the move reads the session's own list, which is not."""
+    owner = "session:kkkkkkkkllllllll"
+    started = {str(uuid.uuid4()) for _ in range(3)}
+    for conversation_id in started:
+        stored_exchange(owner, conversation_id=conversation_id, title="mine", text="hi")
+    stored_exchange(owner, conversation_id=sorted(started)[0], title=None, text="a follow-up adds nothing")
+    now = datetime.now(tz=UTC)
+    assert repositories.owner_successor_set(owner, successor="user:11", now=now) == started
+
+
+def test_a_conversation_from_before_sessions_kept_their_list_still_moves() -> None:
+    owner, conversation_id = "session:mmmmmmmmnnnnnnnn", str(uuid.uuid4())
+    now = datetime.now(tz=UTC).isoformat()
+    repositories.ConversationMeta(
+        repositories.conversation_pk(conversation_id),
+        repositories.META_SK,
+        owner=owner,
+        updated_at=now,
+        title="old",
+        created_at=now,
+    ).save()
+    assert conversations_transfer(owner=owner, successor="user:12") == 1
+    assert repositories.conversation_meta(conversation_id).owner == "user:12"
