@@ -1,12 +1,14 @@
 """Email accounts through allauth's own views with the project's templates: sign up, confirm, sign in, sign out."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 
 from accounts.middleware import account_pages_csp
 from security.repositories import SessionItem
-from tests.accounts.support import Person
+from tests.accounts.support import PASSWORD, Person, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +119,37 @@ def test_a_deployment_without_email_url_is_told_no_account_mail_goes_out(setting
     assert account_messages() == ["accounts.I001"]
     settings.EMAIL_URL = "smtp+tls://user:secret@email-smtp.us-east-1.amazonaws.com:587"
     assert account_messages() == []
+
+
+def test_a_forgotten_password_is_reset_through_the_mailed_link() -> None:
+    make_person("gia@example.com")
+    person = Person()
+    assert person.form("/accounts/password/reset/", {"email": "gia@example.com"}).status_code == 302
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body).group(1)
+    form_page = person.http.get(link, follow=True)
+    set_password_url = form_page.redirect_chain[-1][0] if form_page.redirect_chain else link
+    new = "another long pass phrase 7"
+    done = person.form(set_password_url, {"password1": new, "password2": new})
+    assert done.status_code == 302
+    assert person.sign_in("gia@example.com", PASSWORD).status_code == 200  # the old one no longer works
+    assert person.sign_in("gia@example.com", new).status_code == 302
+
+
+def test_changing_the_password_signs_out_the_other_devices_but_not_this_one() -> None:
+    make_person("hue@example.com")
+    laptop, phone = Person(), Person()
+    laptop.sign_in("hue@example.com")
+    phone.sign_in("hue@example.com")
+    new = "another long pass phrase 8"
+    changed = laptop.form("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": new, "password2": new})
+    assert changed.status_code == 302
+    assert laptop.refresh()["user"] == {"email": "hue@example.com"}
+    assert phone.refresh()["user"] is None  # its session's password hash no longer matches
+
+
+def test_a_deleted_person_is_signed_out_everywhere() -> None:
+    user = make_person("ike@example.com")
+    phone = Person()
+    phone.sign_in("ike@example.com")
+    user.delete()
+    assert phone.refresh()["user"] is None
