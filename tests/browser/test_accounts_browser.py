@@ -10,16 +10,13 @@ from tests.accounts.conftest import oidc_provider, sso, sso_user  # noqa: F401 -
 from tests.accounts.support import confirmation_link
 from tests.browser.conftest import screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("patient_expectations"),
+]
 
 PASSWORD = "a long pass phrase 42"  # noqa: S105
-
-
-@pytest.fixture(autouse=True)
-def _patient_expectations() -> Iterator[None]:
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture
