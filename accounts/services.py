@@ -3,7 +3,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
-from chatapp.services import conversations_delete_all
+from chatapp.history.services import conversations_delete_all
 from security.services.moderation import blocked_prompts_unlink
 
 

@@ -27,11 +27,3 @@ def conversations_transfer(*, owner: str, successor: str) -> int:
     for conversation_id in sorted(started | set(repositories.owner_conversation_ids(owner))):
         moved += repositories.conversation_owner_move(conversation_id, owner=owner, successor=successor)
     return moved
-
-
-def conversations_delete_all(*, owner: str) -> int:
-    """Delete every conversation of `owner` with its messages and request markers; return how many."""
-    conversation_ids = repositories.owner_conversation_ids(owner)
-    for conversation_id in conversation_ids:
-        repositories.conversation_delete_items(conversation_id)
-    return len(conversation_ids)

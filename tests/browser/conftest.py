@@ -122,13 +122,3 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-@pytest.fixture
-def patient_expectations() -> Iterator[None]:
-    """Give replies time: the machine is shared, and a reply builds fresh model clients (about a second)."""
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)  # Playwright's default
