@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.accounts.conftest import oidc_provider, sso, sso_user  # noqa: F401 - fixtures used below
 from tests.accounts.support import confirmation_link
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import axe_violations, screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -146,3 +146,22 @@ def test_single_sign_on_in_chromium_passes_the_pages_policy_to_the_provider_and_
     page.get_by_role("button", name="Authorize", exact=True).click()
     expect(page.locator("#account-email")).to_have_text("ray@corp.example")
     assert violations == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [390, 1280])
+def test_axe_finds_no_violation_on_the_account_pages(page, bedrock, width: int, scheme: str):
+    page.set_viewport_size({"width": width, "height": 844})
+    page.emulate_media(color_scheme=scheme)
+    found: dict[str, list[dict]] = {}
+    for path in ("/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"):
+        page.goto(path)
+        found[path] = axe_violations(page)
+    sign_up(page, f"vic-{width}-{scheme}@example.com")
+    expect(page.locator("#account-email")).to_be_visible()
+    found["signed-in chat page"] = axe_violations(page)
+    for path in ("/accounts/password/change/", "/accounts/delete/"):
+        page.goto(path)
+        found[path] = axe_violations(page)
+    bad = {state: violations for state, violations in found.items() if violations}
+    assert bad == {}, bad
