@@ -33,6 +33,7 @@ def stored_exchange(owner: str, *, conversation_id: str, title: str | None, text
         Message(str(uuid.uuid4()), "user", text, now.isoformat()),
         Message(str(uuid.uuid4()), "assistant", f"Echo: {text}", now.isoformat(), "end_turn"),
     )
+    meta = repositories.conversation_meta(conversation_id) if title is None else None
     repositories.exchange_store(
         owner=owner,
         conversation_id=conversation_id,
@@ -41,6 +42,7 @@ def stored_exchange(owner: str, *, conversation_id: str, title: str | None, text
         request_id=None,
         verdict_source="model",
         now=now,
+        after_turns=int(meta.turns or 0) if meta is not None else 0,  # as read with the history
     )
 
 
