@@ -42,6 +42,7 @@ class SessionApi(APIView):
         websocket = inline_serializer(
             "WebSocket", {"url": serializers.CharField(), "ticket": serializers.CharField()}, allow_null=True
         )
+        user = inline_serializer("SessionUser", {"email": serializers.CharField()}, allow_null=True)
 
     @extend_schema(responses={200: OutputSerializer, **error_responses(503)})
     def get(self, request: Request) -> Response:
@@ -52,6 +53,7 @@ class SessionApi(APIView):
             ticket = socket_ticket_issue(owner=owner, session_key=request_session_key(request))
             websocket = {"url": settings.WEBSOCKET_URL, "ticket": ticket}
         data = {"csrf_token": get_token(request), "offline": llm_backend() == "offline", "websocket": websocket}
+        data["user"] = {"email": request.user.email} if request.user.is_authenticated else None
         return Response(self.OutputSerializer(data).data)
 
 

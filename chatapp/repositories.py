@@ -6,6 +6,8 @@ Layout of `{prefix}conversations` (pk, sk):
                                         concurrent pairs never interleave
   req#<owner>#<request id>, request     the answer to a request_id, for retries (expires after a day); the
                                         reply's message item names it, so deleting the conversation finds it
+  owned#session:<key>, conversations   the conversations an anonymous session started, and who it became at
+                                        sign-in (its successor), for moving them to the person
 The sparse GSI `by_owner` (owner, updated_at) holds only conversation items: listing is one Query.
 """
 
@@ -19,9 +21,10 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -67,6 +70,8 @@ class ConversationMeta(ConversationItem, discriminator="conversation"):
     # Exchanges stored so far (absent on conversations stored before it: 0). An exchange is stored only on the
     # count read with the history it was screened with, so concurrent turns take one order (chatapp.chat.turn_order).
     turns = NumberAttribute(null=True)
+    # The anonymous session it was moved from at sign-in: a reply that session was writing then still lands.
+    previous_owner = UnicodeAttribute(null=True)
 
 
 class MessageItem(ConversationItem, discriminator="message"):
@@ -287,6 +292,7 @@ class TurnsMoved(Exception):
 
 # The items of an exchange's transaction, named to tell which one's condition cancelled it.
 CONVERSATION, USER_MESSAGE, REPLY, REQUEST_MARKER = "conversation", "user message", "reply", "request marker"
+SESSION_CONVERSATIONS = "session conversations"
 
 
 def exchange_store(
@@ -310,6 +316,8 @@ def exchange_store(
     marker_pk = request_pk(owner, request_id) if request_id else None
     transaction = _NamedTransaction()
     _conversation_write(transaction, pk, owner=owner, title=title, now=now, after_turns=after_turns)
+    if title is not None and owner.startswith("session:"):
+        _session_conversation_add(transaction, owner, conversation_id, now=now)
     user_item, reply_item = _pair_items(pk, pair, marker_pk=marker_pk)
     transaction.put(USER_MESSAGE, user_item)
     transaction.put(REPLY, reply_item)
@@ -319,11 +327,23 @@ def exchange_store(
         transaction.commit()
     except TransactWriteError as exc:
         failed = transaction.failed(exc)
+        if SESSION_CONVERSATIONS in failed and (successor := owner_successor(owner)) is not None:
+            # The session signed in while this reply was written: the new conversation is the person's.
+            return exchange_store(
+                owner=successor,
+                conversation_id=conversation_id,
+                title=title,
+                pair=pair,
+                request_id=request_id,
+                verdict_source=verdict_source,
+                now=now,
+                after_turns=after_turns,
+            )
         if REQUEST_MARKER in failed:
             raise RequestAlreadyStored from exc
         if CONVERSATION in failed:
             meta = conversation_meta(conversation_id)  # which of its conditions failed: one read, on this rare path
-            moved = title is None and meta is not None and meta.owner == owner
+            moved = title is None and meta is not None and owner in (meta.owner, meta.previous_owner)
             raise (TurnsMoved if moved else ConversationGone) from exc
         raise
 
@@ -351,7 +371,8 @@ def _conversation_write(
         unchanged = ConversationMeta.turns == after_turns
         if after_turns == 0:
             unchanged |= ConversationMeta.turns.does_not_exist()
-        condition = (ConversationItem.owner == owner) & unchanged
+        owned = (ConversationItem.owner == owner) | (ConversationMeta.previous_owner == owner)
+        condition = owned & unchanged
         transaction.update(CONVERSATION, ConversationMeta(pk, META_SK), actions, condition=condition)
 
 
@@ -457,6 +478,87 @@ def conversation_delete_items(conversation_id: str) -> bool:
         for item in markers + items:
             batch.delete(item)
     return bool(items)
+
+
+# Sign-in: an anonymous session's conversations move to the person (chatapp.services.conversations_transfer).
+
+
+class SessionConversationsItem(ConversationItem, discriminator="session conversations"):
+    """The conversations an anonymous session started, and who it became at sign-in (if it did).
+
+    Written in the transaction that starts each conversation, on the condition that the session has no
+    successor yet: reading it is a consistent list of the session's conversations (the by_owner index is
+    only eventually consistent), and once the successor is set no conversation can start under the session.
+    """
+
+    conversation_ids = UnicodeSetAttribute(null=True)
+    successor = UnicodeAttribute(null=True)
+
+
+SESSION_CONVERSATIONS_SK = "conversations"
+# Kept as long as the session could live, and a day more for a reply still being written at its end.
+SESSION_CONVERSATIONS_TTL = timedelta(days=15)
+
+
+def session_conversations_pk(owner: str) -> str:
+    return f"owned#{owner}"
+
+
+def _session_conversation_add(
+    transaction: "_NamedTransaction", owner: str, conversation_id: str, *, now: datetime
+) -> None:
+    """Add a new conversation to its session's list, unless the session has signed in (SESSION_CONVERSATIONS)."""
+    item = SessionConversationsItem(session_conversations_pk(owner), SESSION_CONVERSATIONS_SK)
+    actions = [
+        ConversationItem.kind.set(SessionConversationsItem),
+        SessionConversationsItem.conversation_ids.add({conversation_id}),
+        ConversationItem.expires_at.set(now + SESSION_CONVERSATIONS_TTL),
+    ]
+    transaction.update(SESSION_CONVERSATIONS, item, actions, SessionConversationsItem.successor.does_not_exist())
+
+
+def owner_successor_set(owner: str, *, successor: str, now: datetime) -> set[str]:
+    """Record that the session `owner` is now `successor`; return the ids of every conversation it started.
+
+    From then on a new conversation stored for `owner` goes to `successor` (exchange_store).
+    """
+    item = SessionConversationsItem(session_conversations_pk(owner), SESSION_CONVERSATIONS_SK)
+    item.update(
+        actions=[
+            ConversationItem.kind.set(SessionConversationsItem),
+            SessionConversationsItem.successor.set(successor),
+            ConversationItem.expires_at.set(now + SESSION_CONVERSATIONS_TTL),
+        ]
+    )
+    return set(item.conversation_ids or ())
+
+
+def owner_successor(owner: str) -> str | None:
+    """Return who the session `owner` became at sign-in, or None."""
+    try:
+        item = ConversationItem.get(session_conversations_pk(owner), SESSION_CONVERSATIONS_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return item.successor if isinstance(item, SessionConversationsItem) else None
+
+
+def owner_conversation_ids(owner: str) -> list[str]:
+    """Return the ids of every conversation of `owner`, all pages of the by_owner index read."""
+    items = ConversationItem.by_owner.query(owner, page_size=100)
+    return [item.pk.removeprefix("conv#") for item in items]
+
+
+def conversation_owner_move(conversation_id: str, *, owner: str, successor: str) -> bool:
+    """Give `owner`'s conversation to `successor`, remembering `owner`; False when it is not `owner`'s (any more)."""
+    meta = ConversationMeta(conversation_pk(conversation_id), META_SK)
+    actions = [ConversationItem.owner.set(successor), ConversationMeta.previous_owner.set(owner)]
+    try:
+        meta.update(actions=actions, condition=ConversationItem.owner == owner)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 @dynamodb_table

@@ -34,6 +34,9 @@ urlpatterns = [
     path("admin/usage/", admin.site.admin_view(usage_view), name="admin-usage"),
     path("admin/feedback/", admin.site.admin_view(history_admin.feedback_overview), name="feedback-overview"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
 ]
 
 handler400 = "chatapp.views.bad_request"

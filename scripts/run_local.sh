@@ -19,6 +19,8 @@ if [ "$LLM_BACKEND" = offline ] && [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 fi
 export DJANGO_DEBUG=${DJANGO_DEBUG:-true}
+# Sign-up works offline: confirmation and password-reset mail is printed in this terminal.
+export EMAIL_URL=${EMAIL_URL:-consolemail://}
 export AWS_ENDPOINT_URL_DYNAMODB=${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:$DYNAMODB_PORT}
 export AWS_EC2_METADATA_DISABLED=${AWS_EC2_METADATA_DISABLED:-true}
 
@@ -45,6 +47,7 @@ fi
 cat <<MSG
 
   Chat:        http://127.0.0.1:$PORT/
+  Accounts:    http://127.0.0.1:$PORT/accounts/signup/   ($( [ "$EMAIL_URL" = consolemail:// ] && echo "mail is printed below: open its link to confirm" || echo "mail goes out by EMAIL_URL"))
   Admin:       http://127.0.0.1:$PORT/admin/   (create a login: .venv/bin/python manage.py createsuperuser)
                moderation queue: /admin/security/blockedprompt/ (staff users in the "moderators" group)
   Models:      $LLM_BACKEND$( [ "$LLM_BACKEND" = offline ] && echo " (no AWS credentials found: replies explain how to enable Bedrock)")

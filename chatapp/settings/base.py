@@ -34,10 +34,16 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.headless",
     "core",
     "security",
     "chatapp",
     "billing",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.AccountPagesPolicyMiddleware",  # the chat page's CSP on /accounts/ and /_allauth/
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires: answers a locked-out login
     "core.startup.StartupMiddleware",  # start-up work only (PREPARE_AT_STARTUP); never in a request's path
 ]
@@ -80,13 +88,72 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # one username from one client IP, that pair is refused (429), right password included, for
 # ADMIN_LOCKOUT_MINUTES after its last attempt. The IP is API Gateway's, as for the rate limits: never a
 # header the client sends. Keyed on the pair, so nobody can lock a moderator out from another address.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOCKOUT_MINUTES", default=15))
 if not (1 <= AXES_FAILURE_LIMIT <= 10 and AXES_COOLOFF_TIME >= timedelta(minutes=15)):
     raise ImproperlyConfigured("ADMIN_LOGIN_FAILURE_LIMIT must be 1-10 and ADMIN_LOCKOUT_MINUTES at least 15")
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "core.observability.client_ip"
+# allauth's sign-ins carry an email, not a username: axes keys them on (email, IP) too, so failures on one
+# account lock out that account from that address only, never everyone behind the same NAT (accounts.rules).
+AXES_USERNAME_CALLABLE = "accounts.rules.axes_username"
+
+# People (django-allauth): email is the login, no usernames; see README "Accounts and sign-in".
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+if ACCOUNT_EMAIL_VERIFICATION not in ("mandatory", "optional", "none"):
+    raise ImproperlyConfigured("ACCOUNT_EMAIL_VERIFICATION must be mandatory, optional or none")
+ACCOUNT_SIGNUP_OPEN = env.bool("ACCOUNT_SIGNUP_OPEN", default=True)
+ACCOUNT_ALLOWED_EMAIL_DOMAINS = [domain.lower() for domain in env.list("ACCOUNT_ALLOWED_EMAIL_DOMAINS", default=[])]
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # Django's update_session_auth_hash keeps this session; others end
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+LOGIN_REDIRECT_URL = "chat-page"  # URL names: right under an API Gateway stage prefix too
+ACCOUNT_LOGOUT_REDIRECT_URL = "chat-page"
+# Failed sign-ins: per client IP (API Gateway's, accounts.adapters) and per email. The IP rate is above allauth's
+# 10/m so that ten failures on one account do not shut out a NAT of people for the minute.
+ACCOUNT_RATE_LIMITS = {"login_failed": env("ACCOUNT_LOGIN_FAILED_RATE_LIMIT", default="30/m/ip,5/300s/key")}
+# allauth counts in Django's default cache: one every Lambda container shares, the ORM database's cache table
+# (created by accounts' migration, so `migrate` is all a deployment runs). Only sign-in pages use it.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
+# Single sign-on: one OpenID Connect provider, provider id `sso`, when OIDC_SERVER_URL is set.
+OIDC_SERVER_URL = env("OIDC_SERVER_URL", default="")
+# Origins the sign-in button's POST may be redirected to besides the issuer's (CSP form-action): Cognito's
+# authorize endpoint is on the user pool's domain, not on the issuer's origin.
+OIDC_FORM_ACTION_ORIGINS = env.list("OIDC_FORM_ACTION_ORIGINS", default=[])
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": env("OIDC_NAME", default="Single sign-on"),
+                "client_id": env("OIDC_CLIENT_ID", default=""),
+                "secret": env("OIDC_CLIENT_SECRET", default=""),
+                "settings": {"server_url": OIDC_SERVER_URL},
+            }
+        ]
+        if OIDC_SERVER_URL
+        else [],
+        "OAUTH_PKCE_ENABLED": True,
+    }
+}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # a verified email from the provider signs in its existing account
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_ONLY = False
+HEADLESS_SERVE_SPECIFICATION = False
+# Outgoing mail: django-environ's EMAIL_URL (smtp+tls://user:pass@host:587, consolemail://, filemail:////path).
+# Without it, development prints mail to the console and production sends none (`check --deploy` says so).
+EMAIL_URL = env("EMAIL_URL", default="consolemail://" if DEBUG else "")
+globals().update(env.email_url_config(EMAIL_URL or "dummymail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
 from core.exceptions import STORAGE_ERRORS
+from core.observability import owner_hash
 from security.clients import screening_model_id
 from security.exceptions import DecisionNotApplicable, ModerationUnavailable
 from security.models import BlockedPrompt
@@ -24,6 +25,7 @@ __all__ = [
     "blocked_prompt_confirm_block",
     "blocked_prompt_mark_false_positive",
     "blocked_prompt_reopen",
+    "blocked_prompts_unlink",
 ]
 
 
@@ -95,3 +97,11 @@ def _record_decision(
     blocked_prompt.reviewed_at = timezone.now()
     blocked_prompt.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     return blocked_prompt
+
+
+DELETED_OWNER = "deleted"
+
+
+def blocked_prompts_unlink(*, owner: str) -> int:
+    """Keep `owner`'s blocked prompts in the queue with no pseudonym tying them to each other; return how many."""
+    return BlockedPrompt.objects.filter(owner_hash=owner_hash(owner)).update(owner_hash=DELETED_OWNER)

@@ -2,6 +2,7 @@
 // to the v1 API only, with the URLs the template rendered (so a path prefix works). Model output is untrusted:
 // it becomes DOM nodes with textContent (markdown.js), never parsed as HTML.
 
+import { showAccount } from "../accounts/account.js";
 import { ApiError, configureApi, openSession } from "./api.js";
 import {
   changeView,
@@ -79,7 +80,10 @@ async function start() {
     chat: app.dataset.urlChat,
     conversations: app.dataset.urlConversations,
   };
-  configureApi(urls, (session) => (el.offline.hidden = !session.offline));
+  configureApi(urls, (session) => {
+    el.offline.hidden = !session.offline;
+    showAccount(session);
+  });
   watchControls();
   watchManagement();
   fitHint();

@@ -125,7 +125,8 @@ def test_session_endpoint_sets_session_and_csrf_cookies(db):
     response = client.get("/api/v1/session")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"csrf_token", "offline", "websocket"}
+    assert set(body) == {"csrf_token", "offline", "websocket", "user"}
+    assert body["user"] is None  # nobody signed in
     assert body["offline"] is False
     assert body["websocket"] is None  # WEBSOCKET_URL is empty: streaming is off
     assert response.cookies["sessionid"].value

@@ -23,6 +23,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
         DJANGO_ALLOWED_HOSTS="chat.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        EMAIL_URL="smtp+tls://user:password@email-smtp.us-east-1.amazonaws.com:587",  # account mail goes out
     )
     run = check_deploy(env)
     assert run.returncode == 0, run.stdout + run.stderr
