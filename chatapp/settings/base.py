@@ -334,6 +334,9 @@ NEW_SESSION_IP_RATE_LIMIT = env("NEW_SESSION_IP_RATE_LIMIT", default="60/hour")
 LOG_MESSAGE_CONTENT = env.bool("LOG_MESSAGE_CONTENT", default=False)
 # CloudWatch metrics embedded in the request's log line (EMF); on by default on Lambda.
 EMBEDDED_METRICS = env.bool("EMBEDDED_METRICS", default=ON_LAMBDA)
+# manage.py cloudwatch_ensure: how long the function's log group keeps lines, and the SNS topic alarms notify.
+LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=90)
+ALARM_TOPIC_ARN = env("ALARM_TOPIC_ARN", default="")
 # /api/v1/health describes the tables at most once per this many seconds per container (it is public).
 HEALTH_CHECK_SECONDS = env.int("HEALTH_CHECK_SECONDS", default=30)
 # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
