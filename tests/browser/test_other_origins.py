@@ -9,9 +9,11 @@ Sign-in through allauth's headless API is not on this branch: these pages chat a
 
 import functools
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -27,10 +29,10 @@ REPLY = " ".join(f"Sentence {n} of a reply streamed to another origin." for n in
 
 
 class StaticSite:
-    """The examples/ folder over http on a free port: one more origin, http://localhost:PORT."""
+    """A folder over http on a free port: one more origin, http://localhost:PORT."""
 
-    def __init__(self) -> None:
-        handler = functools.partial(QuietHandler, directory=str(PROJECT / "examples"))
+    def __init__(self, directory: Path) -> None:
+        handler = functools.partial(QuietHandler, directory=str(directory))
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.origin = f"http://localhost:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -44,9 +46,22 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+def readme_example(api: str) -> str:
+    """Return the README's minimal frontend, pointed at `api`."""
+    readme = (PROJECT / "README.md").read_text()
+    section = readme.split("## Other frontends (CORS)", 1)[1]
+    html = section.split("```html\n", 1)[1].split("```", 1)[0]
+    assert 'const api = "https://chat.example.com";' in html
+    return html.replace("https://chat.example.com", api)
+
+
 @pytest.fixture(scope="module")
-def sites() -> Iterator[tuple[StaticSite, StaticSite]]:
-    listed, unlisted = StaticSite(), StaticSite()
+def sites(live_server, tmp_path_factory) -> Iterator[tuple[StaticSite, StaticSite]]:
+    """Two more origins serving examples/other-origin.html and the README's example: one listed, one not."""
+    folder = tmp_path_factory.mktemp("frontend")
+    shutil.copy(PROJECT / "examples" / "other-origin.html", folder)
+    (folder / "readme-example.html").write_text(readme_example(live_server.url))
+    listed, unlisted = StaticSite(folder), StaticSite(folder)
     yield listed, unlisted
     for site in (listed, unlisted):
         site.server.shutdown()
@@ -120,6 +135,14 @@ def test_a_listed_origin_chats_over_post_with_cookie_and_csrf_token(api, sites, 
     chat(page, "Hello by POST")
     expect(page.locator("#log .assistant")).to_have_text("A reply by POST.")
     expect(page.locator("#conversations")).to_have_text("Your conversations: 1")
+
+
+def test_the_readme_example_chats_from_a_listed_origin(api, sites, open_page, bedrock):
+    bedrock.then(CHAT, stream_answer("Hello, README."))
+    page = open_page(f"{sites[0].origin}/readme-example.html")
+    page.locator("#message").fill("Hello from the README")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#log")).to_contain_text("Assistant: Hello, README.")
 
 
 def test_an_unlisted_origin_can_read_nothing_and_its_socket_is_refused(api, sites, open_page, listed_gateway, bedrock):
