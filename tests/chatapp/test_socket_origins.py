@@ -3,7 +3,7 @@ every other page, including another site on API Gateway's shared execute-api dom
 
 import pytest
 
-from chatapp.sockets import socket_connect
+from chatapp.chat.socket import socket_connect
 from fakes.connections import websocket_event
 from tests.support import log_records
 
