@@ -23,8 +23,9 @@ STAGE_METRICS = {
 }
 # Failures an alarm watches as a rate: 1 on the request that had it, else 0 (so Average is the rate).
 ERROR_METRICS = {"screening_unavailable": "ScreeningUnavailable", "model_unavailable": "ModelUnavailable"}
-# The USD a request cost; its Sum is the service's spend (an alarm watches it against BUDGET_SERVICE_DAILY_USD).
-SPEND_METRIC = "SpendUsd"
+# The USD a request cost (the spending ceilings' `spend_usd`); its Sum is the service's spend, which
+# cloudwatch_ensure's alarm watches against BUDGET_SERVICE_DAILY_USD.
+SPEND_METRIC = "SpendUSD"
 
 
 def add_embedded_metrics(record: dict[str, Any]) -> None:

@@ -139,6 +139,6 @@ def test_alarms_and_dashboard_watch_metrics_the_request_line_emits(capsys, topic
     state = cloudwatch_state()
     watched = {alarm["MetricName"] for alarm in state["alarms"] if alarm["Namespace"] == NAMESPACE}
     charted = {metric[1] for widget in json.loads(state["dashboard"])["widgets"] for metric in metric_rows(widget)}
-    # SendFailures: socket lines only (tests/chatapp/test_socket_handler.py); SpendUsd: the budgets work's metric.
+    # SendFailures: socket lines only (tests/chatapp/test_socket_handler.py); SpendUSD: the budgets work's metric.
     assert watched - emitted == {"SendFailures", SPEND_METRIC}
     assert charted - emitted == {"SendFailures", SPEND_METRIC}
