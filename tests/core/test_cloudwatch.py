@@ -124,6 +124,16 @@ def test_stage_comes_from_zappa_settings_or_fails_clearly(capsys):
         call_command("cloudwatch_ensure", "--stage", "nowhere")
 
 
+def test_on_lambda_the_stage_comes_from_zappas_stage_variable(capsys, monkeypatch):
+    monkeypatch.setenv("STAGE", "production")
+    capsys.readouterr()
+    call_command("cloudwatch_ensure")
+    assert "dashboard chatapp-production: created" in capsys.readouterr().out
+    monkeypatch.delenv("STAGE")
+    with pytest.raises(Exception, match="Name the stage"):
+        call_command("cloudwatch_ensure")
+
+
 def test_alarms_and_dashboard_watch_metrics_the_request_line_emits(capsys, topic_arn, bedrock, settings, db):
     settings.EMBEDDED_METRICS = True
     api = ApiClient()
