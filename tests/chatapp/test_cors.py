@@ -88,6 +88,13 @@ def test_a_listed_origin_chats_with_its_csrf_token_and_an_unlisted_one_is_refuse
     assert answered.headers["Access-Control-Allow-Origin"] == FRONTEND
 
 
+def test_a_listed_origin_can_read_errors_answered_before_any_view(db, listed, settings):
+    body = '{"message": "' + "x" * (settings.MAX_REQUEST_BYTES + 1) + '"}'
+    answer = Client().post(CHAT_URL, body, content_type="application/json", headers={"Origin": FRONTEND})
+    assert answer.status_code == 413 and answer.json()["error"]["code"] == "payload_too_large"
+    assert answer.headers["Access-Control-Allow-Origin"] == FRONTEND
+
+
 def settings_in_a_fresh_process(**env: str) -> dict:
     """Return the cookie and CORS settings base.py derives from `env`."""
     names = (
