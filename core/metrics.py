@@ -45,7 +45,7 @@ def add_embedded_metrics(record: dict[str, Any]) -> None:
         values[f"{model.capitalize()}InputTokens"] = (usage.get("input_tokens", 0), "Count")
         values[f"{model.capitalize()}OutputTokens"] = (usage.get("output_tokens", 0), "Count")
     if "spend_usd" in record:  # what the message's model calls cost, for the service's daily spend alarm
-        values["SpendUSD"] = (record["spend_usd"], "None")
+        values[SPEND_METRIC] = (record["spend_usd"], "None")
     directives = [_directive([["stage"]], values)]
     if "verdict" in record:
         values["Screened"] = (1, "Count")

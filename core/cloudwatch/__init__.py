@@ -91,12 +91,9 @@ def _zappa_project_name(stage: str) -> str:
 
 
 def service_ceiling_usd() -> float:
-    """Return the service's daily spending ceiling in USD (0: off)."""
-    # BUDGET_SERVICE_DAILY_USD is a setting once the budgets work is in; until then, the variable itself.
-    value = getattr(settings, "BUDGET_SERVICE_DAILY_USD", None)
-    if value is None:
-        value = os.environ.get("BUDGET_SERVICE_DAILY_USD", "")
-    return float(value or 0)
+    """Return the service's daily spending ceiling in USD (0: off), read as the ceilings read it."""
+    raw = str(settings.BUDGET_SERVICE_DAILY_USD or "").strip()
+    return max(float(raw), 0.0) if raw else 0.0
 
 
 def log_retention_ensure(*, client: Any, name: str, days: int) -> Outcome:

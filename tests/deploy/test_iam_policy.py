@@ -357,10 +357,10 @@ def test_the_role_script_finds_the_deployed_websocket_api_and_puts_the_scoped_po
     ]
 
 
-def test_cloudwatch_ensure_needs_only_what_deploy_md_asks_of_the_deployer(recorded_calls, monkeypatch, capsys):
-    monkeypatch.setenv("BUDGET_SERVICE_DAILY_USD", "50")
+def test_cloudwatch_ensure_needs_only_what_deploy_md_asks_of_the_deployer(recorded_calls, settings, capsys):
+    settings.BUDGET_SERVICE_DAILY_USD = "50"
     call_command("cloudwatch_ensure", "--stage", "dev")  # creates everything
-    monkeypatch.setenv("BUDGET_SERVICE_DAILY_USD", "0")
+    settings.BUDGET_SERVICE_DAILY_USD = "0"
     call_command("cloudwatch_ensure", "--stage", "dev")  # updates the dashboard, deletes the spend alarm
     used = {f"{service}:{operation}" for service, operation, _params in recorded_calls}
     assert used == {
