@@ -5,7 +5,7 @@
 Each round starts two fresh processes that do what a Lambda init does here (Django, the URLconf,
 langchain-aws), one of them after `aws_xray_sdk.core.patch_all()` (aws-xray-sdk comes with moto[server] in
 the dev venv; it is not a runtime dependency). Reports the median CPU time (user + system: steadier than
-wall time on a shared machine) and wall time of each. Measures only; DEPLOY.md section 11 has the figures.
+wall time on a shared machine) and wall time of each. Measures only; DEPLOY.md section 12 has the figures.
 """
 
 import os
