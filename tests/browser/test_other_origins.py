@@ -4,7 +4,7 @@ POST and over the socket; a third, unlisted, can read nothing and its socket is 
 
 The pages are served by a tiny http server of their own on other ports of `localhost`, the live server's host:
 the same site, other origins, so the Lax cookies are sent and CORS alone decides what a page may read.
-Sign-in through allauth's headless API is not on this branch: these pages chat as an anonymous session.
+The listed page signs in through allauth's headless API (/_allauth/browser/v1/) before it chats.
 """
 
 import functools
@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from fakes.bedrock import stream_answer
+from tests.accounts.support import PASSWORD, make_person
 from tests.browser.conftest import screenshot
 from tests.sockets.conftest import Gateway, moto_url  # noqa: F401 - moto_url: the gateway's DynamoDB
 from tests.support import CHAT, PROJECT
@@ -114,10 +115,20 @@ def chat(page, message: str) -> None:
     expect(page.locator("#status")).to_have_attribute("data-state", "ready", timeout=20_000)
 
 
-def test_a_listed_origin_chats_and_streams_over_the_socket_with_its_session(api, sites, open_page, bedrock):
+def sign_in(page, email: str, password: str = PASSWORD) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who")).to_have_text(f"Signed in as {email}")
+
+
+def test_a_listed_origin_signs_in_through_the_headless_api_then_chats_and_streams(api, sites, open_page, bedrock):
+    make_person("ada@example.com")
     bedrock.then(CHAT, stream_answer(REPLY, tokens_per_second=150), stream_answer("A second streamed reply."))
     page = open_page(sites[0].page_url(api))
     expect(page.locator("#status")).to_contain_text("stream over a WebSocket")
+    expect(page.locator("#who")).to_have_text("Not signed in")
+    sign_in(page, "ada@example.com")
     chat(page, "Hello from another origin")
     expect(page.locator("#log .assistant")).to_have_text(REPLY)
     chat(page, "And a follow-up")
@@ -125,6 +136,15 @@ def test_a_listed_origin_chats_and_streams_over_the_socket_with_its_session(api,
     # Reading the session's conversations needs its cookie, sent cross-origin: one conversation, two turns.
     expect(page.locator("#conversations")).to_have_text("Your conversations: 1")
     screenshot(page, "other-origin-listed-streaming")
+    # The conversation is the person's, not the browser session's: it is there from a fresh sign-in elsewhere.
+    other = open_page(sites[0].page_url(api))
+    sign_in(other, "ada@example.com")
+    titles = other.evaluate(
+        "async (api) => (await (await fetch(api + '/api/v1/conversations', {credentials: 'include'})).json())"
+        ".conversations.map((c) => c.title)",
+        api,
+    )
+    assert titles == ["Hello from another origin"]
 
 
 def test_a_listed_origin_chats_over_post_with_cookie_and_csrf_token(api, sites, open_page, bedrock, settings):
