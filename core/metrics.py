@@ -21,6 +21,11 @@ STAGE_METRICS = {
     "history_read": "HistoryReadLatency",
     "history_write": "HistoryWriteLatency",
 }
+# Failures an alarm watches as a rate: 1 on the request that had it, else 0 (so Average is the rate).
+ERROR_METRICS = {"screening_unavailable": "ScreeningUnavailable", "model_unavailable": "ModelUnavailable"}
+# The USD a request cost (the spending ceilings' `spend_usd`); its Sum is the service's spend, which
+# cloudwatch_ensure's alarm watches against BUDGET_SERVICE_DAILY_USD.
+SPEND_METRIC = "SpendUSD"
 
 
 def add_embedded_metrics(record: dict[str, Any]) -> None:
@@ -32,11 +37,15 @@ def add_embedded_metrics(record: dict[str, Any]) -> None:
             values[metric] = (record["timings_ms"][timing], "Milliseconds")
     values["Blocked"] = (1 if record.get("error") == "prompt_blocked" else 0, "Count")
     values["ServerErrors"] = (1 if record.get("status", 500) >= 500 else 0, "Count")
+    for code, metric in ERROR_METRICS.items():
+        values[metric] = (1 if record.get("error") == code else 0, "Count")
+    if record.get("transport") == "websocket":  # a frame the Management API refused, other than 410 Gone
+        values["SendFailures"] = (1 if record.get("connection") == "send_failed" else 0, "Count")
     for model, usage in record.get("usage", {}).items():
         values[f"{model.capitalize()}InputTokens"] = (usage.get("input_tokens", 0), "Count")
         values[f"{model.capitalize()}OutputTokens"] = (usage.get("output_tokens", 0), "Count")
     if "spend_usd" in record:  # what the message's model calls cost, for the service's daily spend alarm
-        values["SpendUSD"] = (record["spend_usd"], "None")
+        values[SPEND_METRIC] = (record["spend_usd"], "None")
     directives = [_directive([["stage"]], values)]
     if "verdict" in record:
         values["Screened"] = (1, "Count")

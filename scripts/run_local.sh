@@ -39,6 +39,8 @@ $BIN/python manage.py ensure_tables
 # Streaming: the local stand-in for API Gateway's WebSocket API, running the same handler as Lambda would. The
 # page gets WEBSOCKET_URL from GET /api/v1/session; the handler posts frames to the gateway's @connections.
 export WEBSOCKET_URL=${WEBSOCKET_URL-ws://127.0.0.1:$WEBSOCKET_PORT/}
+# The site's own origins: the socket's $connect admits pages from these (and CORS_ALLOWED_ORIGINS) only.
+export DJANGO_CSRF_TRUSTED_ORIGINS=${DJANGO_CSRF_TRUSTED_ORIGINS-http://127.0.0.1:$PORT,http://localhost:$PORT}
 export AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=http://127.0.0.1:$MANAGEMENT_PORT
 if [ -n "$WEBSOCKET_URL" ]; then
   $BIN/python manage.py websocket_gateway --port "$WEBSOCKET_PORT" --management-port "$MANAGEMENT_PORT" &

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from chatapp.chat.events import Accepted, ChatEvent, ClientGone, Delta
 from chatapp.chat.pipeline import conversation_reply_events
 from chatapp.fields import StrictCharField
+from chatapp.origins import socket_origin_allowed
 from chatapp.parsers import json_document
 from chatapp.repositories import Message
 from chatapp.serializers import REQUEST_ID_MAX_CHARS, ChatMessageSerializer, MessageSerializer
@@ -70,7 +71,9 @@ class ClientSocket:
 
 
 def socket_connect(event: dict[str, Any]) -> dict[str, Any]:
-    """Accept a connection: the ticket in each chat frame, not the handshake, says whose chat it is."""
+    """Accept a connection from an allowed origin; the ticket in each chat frame says whose chat it is."""
+    if not socket_origin_allowed(event=event):
+        return {"statusCode": 403}
     return {"statusCode": 200}
 
 

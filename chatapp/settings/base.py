@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.headless",
+    "corsheaders",
     "core",
     "security",
     "chatapp",
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.ApiNoStoreMiddleware",  # first: it marks every API answer, the 413 below included
+    "corsheaders.middleware.CorsMiddleware",  # before anything that answers: CORS headers on every answer, 413 too
     "core.middleware.RequestBodyLimitMiddleware",  # 413 before anything reads a body (MAX_REQUEST_BYTES)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,8 +187,22 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
 # The page takes its token from GET /api/v1/session, and the admin's forms carry theirs: no script reads it.
 CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_SAMESITE = "Lax"
+# Both cookies' SameSite. "None" lets a frontend on another site send them (with CORS below); browsers then require
+# Secure, so it is forced. No script reads the CSRF cookie: every frontend takes csrf_token from GET /api/v1/session.
+COOKIE_SAMESITE = env("COOKIE_SAMESITE", default="Lax")
+if COOKIE_SAMESITE not in ("Lax", "Strict", "None"):
+    raise ImproperlyConfigured(f"COOKIE_SAMESITE must be Lax, Strict or None, not {COOKIE_SAMESITE!r}")
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = COOKIE_SAMESITE
+if COOKIE_SAMESITE == "None":
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+
+# Other frontends (django-cors-headers): the origins listed (exactly: scheme, host and port) may call the API and
+# allauth's headless API with credentials, and are trusted for CSRF; empty, the default: no CORS header at all.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(api/v1|_allauth)/"
+CORS_ALLOW_CREDENTIALS = True
+CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Disposition"]
+CSRF_TRUSTED_ORIGINS = [*CSRF_TRUSTED_ORIGINS, *CORS_ALLOWED_ORIGINS]
 
 # Transport and browser hardening (`manage.py check --deploy` passes with a production environment).
 # API Gateway accepts HTTPS only and terminates TLS; Zappa's handler then sets HTTPS=on in the WSGI environ, so
@@ -334,6 +350,9 @@ NEW_SESSION_IP_RATE_LIMIT = env("NEW_SESSION_IP_RATE_LIMIT", default="60/hour")
 LOG_MESSAGE_CONTENT = env.bool("LOG_MESSAGE_CONTENT", default=False)
 # CloudWatch metrics embedded in the request's log line (EMF); on by default on Lambda.
 EMBEDDED_METRICS = env.bool("EMBEDDED_METRICS", default=ON_LAMBDA)
+# manage.py cloudwatch_ensure: how long the function's log group keeps lines, and the SNS topic alarms notify.
+LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=90)
+ALARM_TOPIC_ARN = env("ALARM_TOPIC_ARN", default="")
 # /api/v1/health describes the tables at most once per this many seconds per container (it is public).
 HEALTH_CHECK_SECONDS = env.int("HEALTH_CHECK_SECONDS", default=30)
 # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.

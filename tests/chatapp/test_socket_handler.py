@@ -176,3 +176,17 @@ def test_closing_the_socket_during_a_replay_ends_it_quietly_like_a_stopped_reply
     assert "unhandled_error" not in output
     assert len(bedrock.calls) == calls
     assert stored_pairs() == [("Echo: Hello", "end_turn")]
+
+
+def test_a_frame_the_management_api_refused_counts_in_the_send_failures_metric(connections, bedrock, capsys, settings):
+    settings.EMBEDDED_METRICS = True
+    bedrock.then(CHAT, stream_answer(REPLY, tokens_per_second=200), stream_answer(REPLY, tokens_per_second=200))
+    capsys.readouterr()
+    connections.close_after("closed", 1)
+    send("closed")
+    connections.fail_from(connections.posts + 2)  # across connections: the second frame of the next reply
+    send("refused", request_id="r-2")
+    closed, refused = request_log_records(capsys.readouterr().out)
+    assert (refused["SendFailures"], closed["SendFailures"]) == (1, 0)  # a closed socket (410) is no failure
+    declared = {metric["Name"] for d in refused["_aws"]["CloudWatchMetrics"] for metric in d["Metrics"]}
+    assert "SendFailures" in declared

@@ -355,3 +355,23 @@ def test_the_role_script_finds_the_deployed_websocket_api_and_puts_the_scoped_po
     assert statement["Resource"] == [
         f"arn:aws:execute-api:{REGION}:${{aws:PrincipalAccount}}:{api_id}/dev/POST/@connections/*"
     ]
+
+
+def test_cloudwatch_ensure_needs_only_what_deploy_md_asks_of_the_deployer(recorded_calls, settings, capsys):
+    settings.BUDGET_SERVICE_DAILY_USD = "50"
+    call_command("cloudwatch_ensure", "--stage", "dev")  # creates everything
+    settings.BUDGET_SERVICE_DAILY_USD = "0"
+    call_command("cloudwatch_ensure", "--stage", "dev")  # updates the dashboard, deletes the spend alarm
+    used = {f"{service}:{operation}" for service, operation, _params in recorded_calls}
+    assert used == {
+        "logs:DescribeLogGroups",
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:GetDashboard",
+        "cloudwatch:PutDashboard",
+    }
+    deploy_md = (PROJECT / "DEPLOY.md").read_text()
+    assert all(f"`{action}`" in deploy_md for action in used)

@@ -67,3 +67,17 @@ def test_a_frame_nested_too_deep_is_invalid_request_not_a_failed_invocation(sour
     assert frame["type"] == "error" and frame["error"]["code"] == "invalid_request"
     (line,) = request_log_records(logs)
     assert line["status"] == 400 and line["client_ip"] == "198.51.100.9"
+
+
+def test_connect_admits_the_sites_own_pages_and_refuses_another_site_on_api_gateway(source_lambda):
+    """The stage serves https://chat.example.com (CUSTOM_DOMAIN); ALLOWED_HOSTS also holds the execute-api wildcard."""
+    answers = {}
+    for origin in ("https://chat.example.com", "https://evil.execute-api.us-east-1.amazonaws.com", None):
+        event = websocket_event("CONNECT", connection_id=f"conn-origin-{len(answers)}")
+        event["headers"] = {"Origin": origin} if origin else {}
+        answers[origin] = source_lambda.invoke(event)[0]["statusCode"]
+    assert answers == {
+        "https://chat.example.com": 200,
+        "https://evil.execute-api.us-east-1.amazonaws.com": 403,
+        None: 200,  # no browser: the ticket decides
+    }

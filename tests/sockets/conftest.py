@@ -88,11 +88,12 @@ def moto_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def gateway(moto_url, tmp_path_factory) -> Iterator[Gateway]:
+def gateway(moto_url, tmp_path_factory, live_server) -> Iterator[Gateway]:
     server = Gateway(
         dynamodb_url=moto_url,
         bedrock_url=os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"],
         workdir=tmp_path_factory.mktemp("gateway"),
+        DJANGO_CSRF_TRUSTED_ORIGINS=live_server.url,  # the site's own origin: its pages may open the socket
     )
     yield server
     server.stop()
@@ -101,9 +102,10 @@ def gateway(moto_url, tmp_path_factory) -> Iterator[Gateway]:
 class Socket:
     """A client socket that speaks the contract's JSON frames."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, origin: str | None = None) -> None:
         self._stack = ExitStack()
-        self.connection: ClientConnection = self._stack.enter_context(connect(url, max_size=None, compression=None))
+        opened = connect(url, max_size=None, compression=None, origin=origin)
+        self.connection: ClientConnection = self._stack.enter_context(opened)
 
     def send(self, frame: Any) -> None:
         self.connection.send(frame if isinstance(frame, str) else json.dumps(frame))

@@ -98,6 +98,7 @@ class LocalGateway:
     def __init__(self, host: str, port: int, management_port: int) -> None:
         self.host, self.port, self.management_port = host, port, management_port
         self.clients: dict[str, Client] = {}
+        self.connecting: dict[Any, Client] = {}  # accepted by $connect, handshake not yet complete
         self.loop: asyncio.AbstractEventLoop | None = None
 
     async def serve(self, out: Any) -> None:
@@ -110,7 +111,14 @@ class LocalGateway:
         management_url = f"http://{self.host}:{management.server_address[1]}"
         os.environ["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"] = management_url
         lambda_handler()
-        async with serve(self._connection, self.host, self.port, max_size=MAX_FRAME_BYTES, compression=None) as server:
+        async with serve(
+            self._connection,
+            self.host,
+            self.port,
+            max_size=MAX_FRAME_BYTES,
+            compression=None,
+            process_request=self._connect,
+        ) as server:
             self.port = server.sockets[0].getsockname()[1]
             out.write(f"WebSocket gateway: ws://{self.host}:{self.port}/  (Management API: {management_url})")
             out.flush()
@@ -119,12 +127,17 @@ class LocalGateway:
             finally:
                 management.shutdown()
 
-    async def _connection(self, socket: Any) -> None:
+    async def _connect(self, socket: Any, request: Any) -> Any:
+        """Run $connect during the handshake: a refusal is an HTTP 403 and no socket, as API Gateway answers."""
         client = Client(socket)
         answer = await asyncio.to_thread(self._invoke, self._event(client, "CONNECT"))
         if (answer or {}).get("statusCode", 200) != 200:
-            await socket.close(1008, "Forbidden")
-            return
+            return socket.respond(403, "Forbidden\n")
+        self.connecting[socket] = client
+        return None
+
+    async def _connection(self, socket: Any) -> None:
+        client = self.connecting.pop(socket)
         self.clients[client.connection_id] = client
         try:
             async for message in socket:
@@ -157,7 +170,8 @@ class LocalGateway:
             stage=STAGE,
             api_id="local",
             body=body,
-            headers=dict(request.headers) if request else {},
+            # As sent (API Gateway keeps the client's spelling: "Origin"), not websockets' lower-cased keys.
+            headers=dict(request.headers.raw_items()) if request else {},
             user_agent=client.user_agent,
             connected_at=client.connected_at,
         )
