@@ -263,3 +263,18 @@ def test_message_items_stay_whole_pairs_after_a_replacement(api, bedrock, two_ex
     _, items = repositories.conversation_history(conversation_id, limit=100)
     assert [item.role for item in items] == ["user", "assistant"] * 2
     assert Message.from_item(items[-1]).content == "Echo: edited"
+
+
+def test_a_replacement_whose_conversation_is_deleted_meanwhile_is_not_found(api, bedrock, two_exchanges, monkeypatch):
+    conversation_id, last_user_id = two_exchanges
+    store_exchange = repositories.exchange_store
+
+    def deleted_first(**fields):
+        repositories.conversation_delete_items(conversation_id)
+        store_exchange(**fields)
+
+    monkeypatch.setattr(repositories, "exchange_store", deleted_first)
+    response = api.chat("edited", conversation_id=conversation_id, replaces=last_user_id)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert api.get(f"/api/v1/conversations/{conversation_id}").status_code == 404
