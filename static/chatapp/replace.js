@@ -154,7 +154,7 @@ function showActions() {
   if (!exchange || exchange.user.querySelector(".edit-message")) return;
   const edit = node("button", "icon-button edit-message");
   edit.type = "button";
-  edit.setAttribute("aria-label", "Edit your last message");
+  edit.setAttribute("aria-label", "Edit what you sent last"); // not "message": that names the message box
   edit.title = "Edit";
   edit.append(icon("pencil"));
   exchange.user.prepend(edit);

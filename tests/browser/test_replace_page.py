@@ -61,7 +61,7 @@ def chat_bodies(page) -> list[dict]:
 
 
 def edit_button(page):
-    return page.get_by_role("button", name="Edit your last message")
+    return page.get_by_role("button", name="Edit what you sent last")
 
 
 def regenerate_button(page):
