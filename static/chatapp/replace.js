@@ -119,7 +119,7 @@ function startEditing(exchange, text = exchange.text, announced = true) {
   updateComposer();
   el.message.focus();
   el.message.setSelectionRange(text.length, text.length);
-  if (announced) announce("Editing your last message. Press Enter to send it in place of the old one, or Escape to cancel.");
+  if (announced) announce("Editing your last message. Enter sends it in place of the old one, Escape cancels.");
 }
 
 function cancelEditing() {
@@ -135,7 +135,8 @@ function cancelEditing() {
 // messages after it were never stored.
 function lastExchange() {
   if (!page.conversationId) return null;
-  const replies = el.thread.querySelectorAll(":scope > .message[data-role='assistant']:not([data-state]):not([hidden])");
+  const settled = ":scope > .message[data-role='assistant']:not([data-state]):not([hidden])";
+  const replies = el.thread.querySelectorAll(settled);
   const reply = replies[replies.length - 1];
   const user = reply?.previousElementSibling;
   if (!user?.matches(".message[data-role='user']:not([data-state])")) return null;
