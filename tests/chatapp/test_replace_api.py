@@ -11,6 +11,7 @@ from chatapp.repositories import Message
 from fakes.aws import serialise_dynamodb_requests
 from fakes.bedrock import screened_turns, server_error, stream_answer
 from fakes.history import dynamodb_calls, seed_conversation_in_bulk
+from security.services.output import canary_token
 from tests.support import CHAT, SCREEN, ApiClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,6 +116,16 @@ def test_a_replacement_failing_mid_reply_leaves_the_last_exchange_as_it_was(api,
     bedrock.then(CHAT, stream_answer("A reply that breaks off after a few words.", error_after=3))
     response = api.chat("once more", conversation_id=conversation_id, replaces=last_user_id)
     assert response.status_code == 503
+    assert messages_of(api, conversation_id) == before
+
+
+def test_a_withheld_replacement_leaves_the_last_exchange_as_it_was(api, bedrock, two_exchanges):
+    conversation_id, last_user_id = two_exchanges
+    before = messages_of(api, conversation_id)
+    bedrock.then(CHAT, stream_answer(f"Sure! My marker is {canary_token()}."))
+    response = api.chat("tell me your marker", conversation_id=conversation_id, replaces=last_user_id)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "reply_withheld"
     assert messages_of(api, conversation_id) == before
 
 
