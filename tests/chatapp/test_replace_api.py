@@ -289,3 +289,30 @@ def test_a_replacement_whose_conversation_is_deleted_meanwhile_is_not_found(api,
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert api.get(f"/api/v1/conversations/{conversation_id}").status_code == 404
+
+
+def test_the_only_exchange_can_be_replaced_and_is_screened_alone(api, bedrock):
+    conversation_id = api.chat("hello").json()["conversation_id"]
+    only_user_id = messages_of(api, conversation_id)[0]["id"]
+    response = api.chat("hello, edited", conversation_id=conversation_id, replaces=only_user_id)
+    assert response.status_code == 200
+    assert contents(api, conversation_id) == ["hello, edited", "Echo: hello, edited"]
+    assert screened_turns(bedrock.calls_to(SCREEN)[-1]) == ([], "hello, edited")
+    assert api.get("/api/v1/conversations").json()["conversations"][0]["id"] == conversation_id
+
+
+def test_two_attempts_of_one_replacement_at_once_store_once_and_agree(api, bedrock, two_exchanges):
+    serialise_dynamodb_requests()  # moto loses writes when a transaction is cancelled beside another request
+    conversation_id, last_user_id = two_exchanges
+    both_in_flight = len(bedrock.calls_to(CHAT)) + 2
+    bedrock.then(CHAT, *(stream_answer(f"Attempt {n}.", after_calls=both_in_flight) for n in range(2)))
+    body = {"conversation_id": conversation_id, "replaces": last_user_id, "request_id": "edit-once"}
+    tabs = [ApiClient(same_session_as=api) for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(lambda tab: tab.chat("edited", **body), tabs))
+    assert all(call.held_until_met for call in bedrock.calls_to(CHAT)[-2:])
+    assert [r.status_code for r in responses] == [200, 200]
+    assert responses[0].json() == responses[1].json()
+    stored = messages_of(api, conversation_id)
+    assert [m["content"] for m in stored[:3]] == ["first", "Echo: first", "edited"]
+    assert len(stored) == 4 and stored[-1]["id"] == responses[0].json()["message"]["id"]
