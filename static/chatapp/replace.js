@@ -3,6 +3,7 @@
 // leaves the thread only once the new reply is stored. A blocked message's text comes back to the composer.
 
 import { ApiError, getConversation } from "./api.js";
+import { openConversation } from "./conversations.js";
 import { icon, node } from "./dom.js";
 import { announce, el, isBusy, page, updateComposer } from "./view.js";
 
@@ -27,7 +28,7 @@ export class Replacement {
     const shown = this.reply.dataset.id; // stored replies carry their id (view.js markStored)
     const same = shown ? reply?.id === shown : reply && cleaned(user.content) === cleaned(this.text);
     if (user?.role !== "user" || reply?.role !== "assistant" || !same) {
-      const message = "This conversation has changed elsewhere: open it again to see its last message.";
+      const message = "It changed elsewhere (another tab or device) since it was shown here, so nothing was sent.";
       throw new ApiError(409, "conflict", message, 0);
     }
     return user.id;
@@ -97,6 +98,17 @@ export function giveBack(text, replacement) {
   el.message.value = text;
   updateComposer();
   el.message.focus();
+}
+
+// A replacement refused because the conversation changed (409) offers to show it as it is now; the composer keeps
+// the text. null for any other error.
+export function conflictAction(error) {
+  if (error.code !== "conflict") return null;
+  const button = node("button", "button reopen", "Show the latest");
+  button.type = "button";
+  const conversationId = page.conversationId;
+  button.addEventListener("click", () => isBusy() || openConversation(conversationId, false));
+  return button;
 }
 
 // Leave editing, and the composer as it is (a new conversation, another conversation opened).

@@ -4,7 +4,7 @@
 import { ApiError, getConversation, newRequestId, postChat, sessionReady } from "./api.js";
 import { keepInUrl, refreshConversations, showConversation } from "./conversations.js";
 import { replyAccepted, replyEnded, replyGrew, replyStarted } from "./replies.js";
-import { giveBack, takeEditing } from "./replace.js";
+import { conflictAction, giveBack, takeEditing } from "./replace.js";
 import { socketAvailable, streamReply, takeStoppedReply } from "./socket.js";
 import { refreshUsage } from "./usage.js";
 import {
@@ -161,7 +161,7 @@ function showFailure(error, text, userMessage, requestId, replacement) {
     action: retryable ? retryButton(error.retryAfter, () => {
       notice.remove();
       sendMessage(text, userMessage, requestId, replacement);
-    }) : null,
+    }) : conflictAction(error),
   });
 }
 

@@ -153,10 +153,16 @@ def test_an_exchange_changed_elsewhere_is_not_replaced_and_the_page_says_so(page
     other_tab.close()
 
     regenerate_button(page).click()
-    expect(page.locator("#thread .notice")).to_contain_text("The conversation has changed")
+    notice = page.locator("#thread .notice")
+    expect(notice).to_contain_text("The conversation has changed")
     expect(page.locator("#thread .message[data-role='assistant']")).to_have_text(["Echo: first", "Echo: second"])
-    page.reload()
-    expect(thread(page)).to_have_count(6)
+    screenshot(page, "replace-conflict")
+    notice.get_by_role("button", name="Show the latest").click()
+    expect(thread(page)).to_have_text(
+        ["first", "Echo: first", "second", "Echo: second", "from the other tab", "Echo: from the other tab"]
+    )
+    expect(edit_button(page)).to_have_count(1)
+    expect(thread(page).nth(4).locator(".edit-message")).to_have_count(1)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
