@@ -10,7 +10,7 @@ import pytest
 
 from chatapp import repositories
 from chatapp.selectors import conversation_get
-from chatapp.sockets import socket_message
+from chatapp.chat.socket import socket_message
 from chatapp.tickets import socket_ticket_issue
 from fakes.aws import serialise_dynamodb_requests
 from fakes.bedrock import stream_answer
