@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from chatapp import repositories
-from chatapp.selectors import conversation_get
 from chatapp.chat.socket import socket_message
+from chatapp.selectors import conversation_get
 from chatapp.tickets import socket_ticket_issue
 from fakes.aws import serialise_dynamodb_requests
 from fakes.bedrock import stream_answer
