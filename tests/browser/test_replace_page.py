@@ -2,6 +2,7 @@
 socket), by keyboard, at 390 px and in dark mode."""
 
 import json
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -195,3 +196,26 @@ def test_over_the_socket_regenerate_replaces_and_a_blocked_edit_gives_the_text_b
     screenshot(page, "replace-socket-blocked-edit")
     page.reload()
     expect(thread(page)).to_have_text(["first", "Echo: first", "second", "Streamed again, better."])
+
+
+def test_a_regenerate_stopped_before_any_text_leaves_the_last_exchange(page, bedrock, request):
+    local_gateway = request.getfixturevalue("streaming")
+    two_exchanges(page)
+    answered = len(local_gateway.request_records())
+    bedrock.then(CHAT, stream_answer("Too late to be seen.", first_token_delay=3))
+    regenerate_button(page).click()
+    stop = page.get_by_role("button", name="Stop")
+    expect(stop).to_be_visible()
+    expect(page.locator("#thread .message[data-role='assistant']:not([hidden])")).to_have_text(["Echo: first"])
+    stop.click()
+    expect(page.locator("#thread .notice")).to_contain_text("Stopped")
+    expect(page.locator("#thread .message[data-role='assistant']:not([hidden])")).to_have_text(
+        ["Echo: first", "Echo: second"]
+    )
+    # The server notices the close at its first send (after the model's first text) and stores nothing.
+    deadline = time.monotonic() + 15
+    while len(local_gateway.request_records()) == answered and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert local_gateway.request_records()[-1]["stop_reason"] == "stopped"
+    page.reload()
+    expect(thread(page)).to_have_text(["first", "Echo: first", "second", "Echo: second"])
