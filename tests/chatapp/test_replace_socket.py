@@ -15,7 +15,7 @@ from chatapp.tickets import socket_ticket_issue
 from fakes.aws import serialise_dynamodb_requests
 from fakes.bedrock import stream_answer
 from fakes.connections import websocket_event
-from tests.support import CHAT
+from tests.support import CHAT, live_session_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,7 +30,8 @@ def connections(socket_connections, settings):
 
 
 def send(connection_id: str, message: str, *, owner: str = OWNER, **fields) -> None:
-    frame = {"action": "chat", "ticket": socket_ticket_issue(owner=owner), "message": message, **fields}
+    ticket = socket_ticket_issue(owner=owner, session_key=live_session_key())
+    frame = {"action": "chat", "ticket": ticket, "message": message, **fields}
     event = websocket_event("MESSAGE", connection_id=connection_id, body=json.dumps(frame))
     context = SimpleNamespace(aws_request_id=f"lambda-{connection_id}", get_remaining_time_in_millis=lambda: 60_000)
     assert socket_message(event, context) == {"statusCode": 200}
