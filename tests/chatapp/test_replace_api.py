@@ -262,6 +262,18 @@ def test_a_replacement_over_the_rate_limit_is_refused_and_changes_nothing(api, b
     assert messages_of(api, conversation_id) == before
 
 
+def test_a_replacement_over_the_spending_ceiling_is_refused_and_changes_nothing(api, bedrock, two_exchanges, settings):
+    conversation_id, last_user_id = two_exchanges
+    before = messages_of(api, conversation_id)
+    model_calls = len(bedrock.calls)
+    settings.BUDGET_ANONYMOUS_DAILY_USD = "0.001"  # below any message's worst case
+    response = api.chat("edited", conversation_id=conversation_id, replaces=last_user_id)
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "budget_exhausted"
+    assert messages_of(api, conversation_id) == before
+    assert len(bedrock.calls) == model_calls
+
+
 def test_the_schema_documents_replaces_and_the_conflict(api):
     schema = api.get("/api/v1/schema?format=json").json()
     assert "replaces" in schema["components"]["schemas"]["ChatRequest"]["properties"]
