@@ -179,5 +179,8 @@ function showActions() {
   regenerate.setAttribute("aria-label", "Regenerate the last reply");
   regenerate.title = "Regenerate";
   actions.append(regenerate);
-  exchange.reply.append(actions);
+  // Beside the reply's thumbs when it has them (manage.js), before their status text; else a row of its own.
+  const feedback = exchange.reply.querySelector(":scope > .feedback");
+  if (feedback) feedback.insertBefore(actions, feedback.querySelector(":scope > .feedback-status"));
+  else exchange.reply.append(actions);
 }
