@@ -3,8 +3,8 @@
 
 import { ApiError, getConversation, newRequestId, postChat, sessionReady } from "./api.js";
 import { keepInUrl, refreshConversations, showConversation } from "./conversations.js";
-import { replyAccepted, replyEnded, replyGrew, replyStarted } from "./replies.js";
 import { conflictAction, giveBack, takeEditing } from "./replace.js";
+import { replyAccepted, replyEnded, replyGrew, replyStarted } from "./replies.js";
 import { socketAvailable, streamReply, takeStoppedReply } from "./socket.js";
 import { refreshUsage } from "./usage.js";
 import {
