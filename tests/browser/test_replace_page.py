@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from fakes.bedrock import MALICIOUS_MARKER, stream_answer
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.test_streaming_page import streaming  # noqa: F401 - the fixture
 from tests.sockets.conftest import gateway, moto_url  # noqa: F401 - the gateway process and its DynamoDB
 from tests.support import CHAT, CHAT_URL
@@ -180,6 +180,7 @@ def test_edit_and_regenerate_fit_a_390_px_screen(page, bedrock, scheme):
     edit_button(page).click()
     expect(page.locator("#edit-bar")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert axe_violations(page) == []  # editing: the bar, the pencil and Regenerate, every rule
     screenshot(page, f"replace-390-{scheme}")
 
 
