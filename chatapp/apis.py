@@ -98,6 +98,7 @@ class ChatApi(APIView):
             raw=data["message"],
             conversation_id=str(conversation_id) if conversation_id else None,
             request_id=data.get("request_id") or None,
+            replaces=str(data["replaces"]) if data.get("replaces") else None,
         )
         body = {
             "conversation_id": reply.conversation_id,

@@ -1,4 +1,4 @@
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, Conflict
 
 
 class ModelUnavailable(ApplicationError):
@@ -14,9 +14,7 @@ class TicketInvalid(ApplicationError):
     default_message = "The streaming ticket is missing, forged or expired: fetch a new one from GET /api/v1/session."
 
 
-class ConversationBusy(ApplicationError):
-    status_code = 409
-    code = "conflict"
+class ConversationBusy(Conflict):
     default_message = (
         "Other messages were saved in this conversation while this one was answered; it was not saved. "
         "Please send it again."

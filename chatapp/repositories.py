@@ -290,9 +290,21 @@ class TurnsMoved(Exception):
     """Another exchange was stored in the conversation since its history was read."""
 
 
+class ExchangeStale(Exception):
+    """The pair a replacement was to replace is no longer the conversation's last: replaced, or followed."""
+
+
+StoredPair = tuple[MessageItem, MessageItem]  # a stored user message and its reply, as read
+
+
 # The items of an exchange's transaction, named to tell which one's condition cancelled it.
 CONVERSATION, USER_MESSAGE, REPLY, REQUEST_MARKER = "conversation", "user message", "reply", "request marker"
 SESSION_CONVERSATIONS = "session conversations"
+REPLACED = REPLACED_USER_MESSAGE, REPLACED_REPLY, REPLACED_MARKER = (
+    "replaced user message",
+    "replaced reply",
+    "replaced request marker",
+)
 
 
 def exchange_store(
@@ -305,12 +317,16 @@ def exchange_store(
     verdict_source: str,
     now: datetime,
     after_turns: int,
+    replaces: StoredPair | None = None,
 ) -> None:
     """Store a user message and its reply atomically, with the conversation item and the request marker.
 
     `title` set means a new conversation. `after_turns` is the conversation's turn count read with the history
-    the message was screened with. Raise ConversationGone, RequestAlreadyStored or TurnsMoved (another exchange
-    was stored since) when a condition fails; nothing is written then.
+    the message was screened with. `replaces` is a stored pair (as read with that count) that the new one takes
+    the place of: it is deleted, with its request marker, in the same transaction, only while it is there and no
+    exchange was stored since (so it is still the last). Raise ConversationGone, RequestAlreadyStored, TurnsMoved
+    (another exchange was stored since) or, for a replacement, ExchangeStale instead, when a condition fails;
+    nothing is written then.
     """
     pk = conversation_pk(conversation_id)
     marker_pk = request_pk(owner, request_id) if request_id else None
@@ -323,6 +339,8 @@ def exchange_store(
     transaction.put(REPLY, reply_item)
     if marker_pk is not None:
         _request_marker_write(transaction, marker_pk, conversation_id, pair[1], verdict_source=verdict_source, now=now)
+    if replaces is not None:
+        _replaced_pair_delete(transaction, replaces, keep_marker=marker_pk)
     try:
         transaction.commit()
     except TransactWriteError as exc:
@@ -338,13 +356,16 @@ def exchange_store(
                 verdict_source=verdict_source,
                 now=now,
                 after_turns=after_turns,
+                replaces=replaces,
             )
         if REQUEST_MARKER in failed:
             raise RequestAlreadyStored from exc
-        if CONVERSATION in failed:
+        if CONVERSATION in failed or failed.intersection(REPLACED):
             meta = conversation_meta(conversation_id)  # which of its conditions failed: one read, on this rare path
             moved = title is None and meta is not None and owner in (meta.owner, meta.previous_owner)
-            raise (TurnsMoved if moved else ConversationGone) from exc
+            if not moved:
+                raise ConversationGone from exc
+            raise (ExchangeStale if replaces is not None else TurnsMoved) from exc
         raise
 
 
@@ -374,6 +395,19 @@ def _conversation_write(
         owned = (ConversationItem.owner == owner) | (ConversationMeta.previous_owner == owner)
         condition = owned & unchanged
         transaction.update(CONVERSATION, ConversationMeta(pk, META_SK), actions, condition=condition)
+
+
+def _replaced_pair_delete(transaction: "_NamedTransaction", replaces: StoredPair, *, keep_marker: str | None) -> None:
+    """Add the deletes of a replaced pair, each only while it exists, and of its reply's request marker.
+
+    Without its marker, replaying the replaced reply's request_id finds nothing: it is answered afresh.
+    """
+    user, reply = replaces
+    transaction.delete(REPLACED_USER_MESSAGE, user, condition=ConversationItem.sk.exists())
+    transaction.delete(REPLACED_REPLY, reply, condition=ConversationItem.sk.exists())
+    # The same request_id again is the same request: its marker is the new one's (its put refuses a live one).
+    if reply.request_pk and reply.request_pk != keep_marker:
+        transaction.delete(REPLACED_MARKER, ConversationItem(reply.request_pk, "request"))
 
 
 def _pair_items(pk: str, pair: tuple[Message, Message], *, marker_pk: str | None) -> list[MessageItem]:
@@ -424,8 +458,12 @@ class _NamedTransaction:
     """The items of one TransactWriteItems, each under a name, so that a cancellation says whose condition failed."""
 
     def __init__(self) -> None:
+        self._deletes: dict[str, tuple[ConversationItem, Condition | None]] = {}
         self._puts: dict[str, tuple[ConversationItem, Condition | None]] = {}
         self._updates: dict[str, tuple[ConversationItem, list[Action], Condition | None]] = {}
+
+    def delete(self, name: str, item: ConversationItem, condition: Condition | None = None) -> None:
+        self._deletes[name] = (item, condition)
 
     def put(self, name: str, item: ConversationItem, condition: Condition | None = None) -> None:
         self._puts[name] = (item, condition)
@@ -436,6 +474,8 @@ class _NamedTransaction:
     def commit(self) -> None:
         """Write every item or none; TransactWriteError when the transaction is cancelled."""
         with TransactWrite(connection=_transaction_connection()) as transaction:
+            for item, condition in self._deletes.values():
+                transaction.delete(item, condition=condition)
             for item, condition in self._puts.values():
                 transaction.save(item, condition=condition)
             for item, actions, update_condition in self._updates.values():
@@ -443,9 +483,9 @@ class _NamedTransaction:
 
     def failed(self, error: TransactWriteError) -> set[str]:
         """Return the names of the items whose condition cancelled the transaction."""
-        # One reason per item, in the order sent; PynamoDB sends every put before any update, whatever the
-        # order they were added in (a follow-up's conversation update goes last).
-        names = [*self._puts, *self._updates]
+        # One reason per item, in the order sent; PynamoDB sends every delete, then every put, then every update,
+        # whatever the order they were added in (a follow-up's conversation update goes last).
+        names = [*self._deletes, *self._puts, *self._updates]
         reasons = error.cancellation_reasons or []
         return {
             name

@@ -9,7 +9,8 @@ ERROR_DESCRIPTIONS = {
     400: "invalid_request, with `fields`",
     403: "prompt_blocked (with `category`) or csrf_failed",
     404: "not_found, also for another owner's conversation",
-    409: "conflict: the conversation kept changing while the message was answered; send it again (Retry-After)",
+    409: "conflict: the conversation kept changing while the message was answered; send it again (Retry-After); "
+    "or `replaces` is not (or no longer) the conversation's last user message",
     413: "payload_too_large",
     415: "unsupported_media_type: the body is not JSON",
     429: "rate_limited, or budget_exhausted (with `scope` and `resets_at`), with Retry-After",

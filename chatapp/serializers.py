@@ -20,6 +20,17 @@ class ChatMessageSerializer(serializers.Serializer):
     message = StrictCharField()
     conversation_id = StrictUUIDField(required=False, allow_null=True)
     request_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=REQUEST_ID_MAX_CHARS)
+    replaces = StrictUUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The id of the conversation's last user message: the new message and its reply take the place "
+        "of that pair, once the reply is stored (409 conflict when it is not, or no longer, the last).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("replaces") and not attrs.get("conversation_id"):
+            raise serializers.ValidationError({"replaces": ["Only a message of a conversation can be replaced."]})
+        return attrs
 
     def validate_message(self, raw: str) -> str:
         # Counted as the models read it: NFKC can turn one character into 18 (U+FDFA).

@@ -84,6 +84,12 @@ class NotFound(ApplicationError):
     default_message = "Not found."
 
 
+class Conflict(ApplicationError):
+    status_code = 409
+    code = "conflict"
+    default_message = "The conversation has changed: reload it and try again."
+
+
 class PayloadTooLarge(ApplicationError):
     status_code = 413
     code = "payload_too_large"

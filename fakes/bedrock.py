@@ -41,6 +41,9 @@ class Answer:
     raw: bytes | None = None
     # Hold this answer until a call to that model arrives (at most 5 s): proves two calls overlapped.
     after_call_to: str | None = None
+    # Hold this answer until its model has had this many calls since the reset (at most 5 s): proves that
+    # requests were in flight together. The call's `held_until_met` says whether they were.
+    after_calls: int = 0
     # Hold this answer until the test sets the event (at most 10 s): keeps a request in flight meanwhile.
     held_until: threading.Event | None = None
     # ConverseStream only: seconds before the first text, pace of the text, and faults after n deltas.
@@ -118,6 +121,7 @@ class Call:
     body: dict[str, Any]
     received_at: float = field(default_factory=time.monotonic)
     client_port: int = 0  # the caller's end of the TCP connection: a reused connection keeps its port
+    held_until_met: bool | None = None  # an `after_calls` answer: whether the calls came before the 5 s ran out
 
     @property
     def last_user_text(self) -> str:
@@ -202,6 +206,10 @@ class FakeBedrock(LoopbackServer):
         if answer.after_call_to:
             with self._lock:
                 self._lock.wait_for(lambda: bool(self.calls_to(answer.after_call_to or "")), timeout=5)
+        if answer.after_calls:
+            with self._lock:
+                enough = lambda: len(self.calls_to(model_id)) >= answer.after_calls  # noqa: E731
+                call.held_until_met = self._lock.wait_for(enough, timeout=5)
         if answer.held_until is not None:
             answer.held_until.wait(timeout=10)
         return answer

@@ -10,12 +10,12 @@ from core import observability
 
 
 def conversation_reply(
-    *, owner: str, ip: str, raw: str, conversation_id: str | None, request_id: str | None
+    *, owner: str, ip: str, raw: str, conversation_id: str | None, request_id: str | None, replaces: str | None = None
 ) -> ChatReply:
     """Screen the message `raw` (as received), answer it and store both; nothing is stored on any failure.
 
     The answer is streamed from the model inside the HTTP budget (POST_REPLY_SECONDS from now): what is still
-    being written then is returned and stored with stop_reason `time_limit`.
+    being written then is returned and stored with stop_reason `time_limit`. `replaces`: see the pipeline.
     """
     observability.record(owner=observability.owner_hash(owner))
     if settings.LOG_MESSAGE_CONTENT:
@@ -27,6 +27,7 @@ def conversation_reply(
         conversation_id=conversation_id,
         request_id=request_id,
         deadline=time.monotonic() + settings.POST_REPLY_SECONDS,
+        replaces=replaces,
     )
     for event in events:
         if isinstance(event, Done):

@@ -20,12 +20,13 @@ from billing.services import MessageSpend
 from chatapp import repositories, selectors
 from chatapp.chat.events import Accepted, ChatEvent, ChatReply, ClientGone, Delta, Done
 from chatapp.chat.feed import ReleasedText, ReplyFeed
+from chatapp.chat.replacement import STALE_REPLACEMENT, last_pair_split
 from chatapp.chat.turn_order import History, exchange_store_in_order, pair_time_after
 from chatapp.clients import CHAT_SYSTEM_PROMPT
-from chatapp.repositories import Message, MessageItem
+from chatapp.repositories import Message, MessageItem, StoredPair
 from chatapp.throttling import chat_rate_limits_check
 from core import concurrency, observability
-from core.exceptions import NotFound
+from core.exceptions import Conflict, NotFound
 from security.services.output import ReplyGate, chat_system_prompt
 from security.services.screening import (
     PromptLookup,
@@ -45,6 +46,7 @@ class FirstReads:
     replay: ChatReply | None
     history: History
     lookup: PromptLookup | None
+    replaced: StoredPair | None = None  # the pair `replaces` names, taken out of `history`
 
 
 def conversation_reply_events(
@@ -56,6 +58,7 @@ def conversation_reply_events(
     request_id: str | None,
     deadline: float | None = None,
     admission: Callable[[], None] | None = None,
+    replaces: str | None = None,
 ) -> Iterator[ChatEvent]:
     """Yield `_reply_events`, the message's spend reserved beside its first reads and settled however it ends."""
     spend = MessageSpend(owner=owner, ip=ip, raw=raw, conversation_id=conversation_id)
@@ -69,6 +72,7 @@ def conversation_reply_events(
             deadline=deadline,
             spend=spend,
             admission=admission,
+            replaces=replaces,
         )
     finally:
         spend.settle()
@@ -84,6 +88,7 @@ def _reply_events(
     deadline: float | None,
     spend: MessageSpend,
     admission: Callable[[], None] | None,
+    replaces: str | None,
 ) -> Iterator[ChatEvent]:
     """Screen `raw` (the message as received), stream its answer, store the pair; yield Accepted, Deltas, Done.
 
@@ -91,7 +96,9 @@ def _reply_events(
     At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason `time_limit`.
     `admission` is the transport's own check on the caller (the socket's: does its ticket's session live?),
     made with the first reads; what it raises is raised before any model call. `spend` reserves the message's
-    worst case beside the first reads (over a ceiling: BudgetExhausted, before any model call).
+    worst case beside the first reads (over a ceiling: BudgetExhausted, before any model call). `replaces` (the id
+    of the conversation's last user message) answers the message as if that pair had never been: the pair goes
+    when the new one is stored, in the same transaction (Conflict when it is not, or no longer, the last).
     """
     reads = _first_reads(
         owner=owner,
@@ -101,6 +108,7 @@ def _reply_events(
         request_id=request_id,
         spend=spend,
         admission=admission,
+        replaces=replaces,
     )
     if reads.replay is not None:
         yield from _replayed(reads.replay)
@@ -127,6 +135,7 @@ def _reply_events(
         pair_times=(received_at, datetime.now(tz=UTC)),
         content=delivered,
         stop_reason=stop_reason,
+        replaces=reads.replaced,
     )
     with contextlib.suppress(ClientGone):
         yield Done(reply)
@@ -141,6 +150,7 @@ def _first_reads(
     request_id: str | None,
     spend: MessageSpend,
     admission: Callable[[], None] | None = None,
+    replaces: str | None = None,
 ) -> FirstReads:
     """Make the reads a message needs, all at once, while it is counted against its rate limits.
 
@@ -152,9 +162,9 @@ def _first_reads(
     """
     stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
     if conversation_id:
-        looked_up = concurrency.submit(_history_and_lookup, owner, conversation_id, raw)
+        looked_up = concurrency.submit(_history_and_lookup, owner, conversation_id, raw, replaces)
     else:
-        looked_up = concurrency.submit(lambda: (History(), prompt_lookup(raw=raw)))
+        looked_up = concurrency.submit(lambda: (History(), prompt_lookup(raw=raw), None))
     admitted = concurrency.submit(admission) if admission is not None else None
     reads = [read for read in (stored, looked_up, admitted, spend.reserve_start()) if read is not None]
     try:
@@ -166,22 +176,26 @@ def _first_reads(
     if stored is not None and (replay := stored.result()):
         return FirstReads(replay, History(), None)
     spend.admitted()
-    history, lookup = looked_up.result()
-    return FirstReads(None, history, lookup)
+    history, lookup, replaced = looked_up.result()
+    return FirstReads(None, history, lookup, replaced)
 
 
-def _history_and_lookup(owner: str, conversation_id: str, raw: str) -> tuple[History, PromptLookup]:
+def _history_and_lookup(
+    owner: str, conversation_id: str, raw: str, replaces: str | None = None
+) -> tuple[History, PromptLookup, StoredPair | None]:
     """Read the history, then look up the verdict on the message `raw` in the context of the user turns the chat
-    model will be shown with it (every one of them)."""
+    model will be shown with it (every one of them). The pair `replaces` names is taken out of the history first
+    (read one pair longer, to make up for it), and returned apart."""
     # Whole user/assistant pairs, so the history starts with a user turn; never more pairs than a message is
     # screened with, so the chat model is shown no user turn that screening did not see with the message.
-    limit = 2 * max(0, min(settings.HISTORY_MESSAGES // 2, settings.SCREENING_CONTEXT_TURNS))
+    limit = 2 * max(0, min(settings.HISTORY_MESSAGES // 2, settings.SCREENING_CONTEXT_TURNS)) + (2 if replaces else 0)
     with observability.stage("history_read"):
         meta, messages = repositories.conversation_history(conversation_id, limit=limit)
     selectors.conversation_owned(owner=owner, meta=meta)
+    messages, replaced = last_pair_split(messages, replaces=replaces) if replaces else (messages, None)
     shown = [content for role, content in _history_turns(messages) if role == "user"]
     turns = int(meta.turns or 0) if meta is not None else 0
-    return History(messages, turns), prompt_lookup(raw=raw, context=shown)
+    return History(messages, turns), prompt_lookup(raw=raw, context=shown), replaced
 
 
 def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
@@ -287,9 +301,13 @@ def _reply_store(
     pair_times: tuple[datetime, datetime],
     content: str,
     stop_reason: str,
+    replaces: StoredPair | None = None,
 ) -> ChatReply:
     """Store the message and its reply (with the request marker) after the `history` it was screened with, or
-    screened again after the turns stored since (chat.turn_order); return the stored reply, or an earlier one."""
+    screened again after the turns stored since (chat.turn_order); return the stored reply, or an earlier one.
+
+    A replacement takes the place of the pair it `replaces` only on that very history: once another exchange was
+    stored it is a Conflict, never screened again (the pair it was to replace may be gone, or no longer last)."""
     received_at, replied_at = pair_times
     assistant = _new_message("assistant", content, replied_at, stop_reason=stop_reason)
     try:
@@ -306,8 +324,9 @@ def _reply_store(
                     verdict_source=screening.source,
                     now=replied_at,
                     after_turns=after.turns,
+                    replaces=replaces,
                 ),
-                reread=lambda: _history_and_lookup(owner, new_conversation_id, raw),
+                reread=lambda: _history_and_lookup(owner, new_conversation_id, raw)[:2],
             )
     except repositories.RequestAlreadyStored:
         answered = _stored_reply(owner, request_id or "")
@@ -317,6 +336,8 @@ def _reply_store(
         return answered
     except repositories.ConversationGone:
         raise NotFound("The conversation was deleted.") from None
+    except repositories.ExchangeStale:
+        raise Conflict(STALE_REPLACEMENT) from None
     return ChatReply(new_conversation_id, assistant, screening.source)
 
 

@@ -130,6 +130,7 @@ def _chat(connection: ClientSocket, frame: dict[str, Any], *, deadline: float | 
         deadline=deadline,
         # Whether the ticket's session still lives is read with the pipeline's first reads, not before them.
         admission=functools.partial(socket_ticket_session_check, holder=holder),
+        replaces=str(data["replaces"]) if data.get("replaces") else None,
     )
     _deliver(connection, events, data["request_id"])
 

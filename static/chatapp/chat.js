@@ -14,7 +14,8 @@ import {
   watchPages,
 } from "./conversations.js";
 import { watchManagement } from "./manage.js";
-import { onSubmit, sendContinue } from "./send.js";
+import { watchReplace } from "./replace.js";
+import { onSubmit, sendContinue, sendReplacement } from "./send.js";
 import { stopReply } from "./socket.js";
 import { refreshUsage } from "./usage.js";
 import {
@@ -58,6 +59,7 @@ function watchControls() {
   el.composer.addEventListener("submit", onSubmit);
   el.stop.addEventListener("click", stopReply);
   watchThread(sendContinue);
+  watchReplace(sendReplacement);
   el.message.addEventListener("keydown", onKeydown);
   el.message.addEventListener("input", updateComposer);
   el.newChat.addEventListener("click", newChat);

@@ -3,6 +3,7 @@
 
 import { ApiError, getConversation, newRequestId, postChat, sessionReady } from "./api.js";
 import { keepInUrl, refreshConversations, showConversation } from "./conversations.js";
+import { conflictAction, giveBack, takeEditing } from "./replace.js";
 import { replyAccepted, replyEnded, replyGrew, replyStarted } from "./replies.js";
 import { socketAvailable, streamReply, takeStoppedReply } from "./socket.js";
 import { refreshUsage } from "./usage.js";
@@ -39,7 +40,13 @@ export function onSubmit(event) {
   if (isBusy() || !text.trim()) return;
   el.message.value = "";
   el.message.focus();
-  sendMessage(text, appendMessage("user", text), newRequestId());
+  const replacement = takeEditing(); // editing the last message: sent in its place
+  sendMessage(text, appendMessage("user", text), newRequestId(), replacement);
+}
+
+// Edit and resend, or regenerate: `text` is sent in place of the last exchange (a Replacement, replace.js).
+export function sendReplacement(text, replacement) {
+  sendMessage(text, appendMessage("user", text), newRequestId(), replacement);
 }
 
 // The Continue button under an incomplete reply: "continue" goes as the next message.
@@ -47,7 +54,7 @@ export function sendContinue() {
   sendMessage("continue", appendMessage("user", "continue"), newRequestId());
 }
 
-async function sendMessage(text, userMessage, requestId) {
+async function sendMessage(text, userMessage, requestId, replacement = null) {
   const view = page.view;
   const draft = new ReplyDraft(userMessage);
   // Kept with its conversation, so that leaving it and coming back shows the reply still being written.
@@ -55,11 +62,13 @@ async function sendMessage(text, userMessage, requestId) {
   setBusy("sending");
   removeContinue();
   setMessageState(userMessage, "pending");
+  replacement?.hide(true);
   showTyping();
   try {
-    const data = await replyTo(text, requestId, view, draft, inProgress);
+    const data = await replyTo(text, requestId, view, draft, inProgress, replacement);
     replyEnded(inProgress, { message: data.message, shown: view === page.view });
     if (view !== page.view) return;
+    replacement?.remove();
     setMessageState(userMessage, null);
     showConversation(data.conversation_id);
     hideTyping();
@@ -71,7 +80,8 @@ async function sendMessage(text, userMessage, requestId) {
     if (!page.conversationId) keepInUrl(null); // a new one, not stored: the URL set when it was accepted goes
     draft.discard();
     hideTyping();
-    showFailure(error, text, userMessage, requestId);
+    replacement?.hide(false); // not replaced: the old pair is still the last
+    showFailure(error, text, userMessage, requestId, replacement);
   } finally {
     draft.cancel();
     if (view === page.view) {
@@ -84,9 +94,10 @@ async function sendMessage(text, userMessage, requestId) {
 }
 
 // Resolve with the reply as POST answers it ({conversation_id, message}): streamed when the socket is there.
-async function replyTo(text, requestId, view, draft, inProgress) {
+async function replyTo(text, requestId, view, draft, inProgress, replacement) {
   await sessionReady();
   await stoppedReplyStored();
+  const replaces = replacement ? await replacement.lastUserId() : undefined;
   const hooks = {
     isCurrent: () => view === page.view,
     onStreaming: () => setBusy("streaming"),
@@ -100,9 +111,9 @@ async function replyTo(text, requestId, view, draft, inProgress) {
       if (view === page.view) draft.show(reply);
     },
   };
-  const streamed = socketAvailable() ? await streamReply(text, requestId, page.conversationId, hooks) : null;
+  const streamed = socketAvailable() ? await streamReply(text, requestId, page.conversationId, hooks, replaces) : null;
   if (streamed !== null) return streamed;
-  return postChat({ message: text, conversation_id: page.conversationId, request_id: requestId });
+  return postChat({ message: text, conversation_id: page.conversationId, request_id: requestId, replaces });
 }
 
 // The server stores a stopped reply when it notices the close, at its next send. A message sent before then
@@ -123,9 +134,10 @@ async function stoppedReplyStored() {
   }
 }
 
-function showFailure(error, text, userMessage, requestId) {
+function showFailure(error, text, userMessage, requestId, replacement) {
   if (error.code === "prompt_blocked") {
     setMessageState(userMessage, "blocked");
+    giveBack(text, replacement); // to rephrase
     const category = error.details.category || "other";
     const reason = CATEGORY_NAMES[category] || category.replace(/_/g, " ");
     const notice = appendNotice({
@@ -148,8 +160,8 @@ function showFailure(error, text, userMessage, requestId) {
     text: error.message,
     action: retryable ? retryButton(error.retryAfter, () => {
       notice.remove();
-      sendMessage(text, userMessage, requestId);
-    }) : null,
+      sendMessage(text, userMessage, requestId, replacement);
+    }) : conflictAction(error),
   });
 }
 
@@ -163,5 +175,6 @@ function failureTitle(error) {
   if (error.code === "network") return "Connection problem";
   if (error.code === "stopped") return "Stopped";
   if (error.code === "timeout") return "No answer in time";
+  if (error.code === "conflict") return "The conversation has changed";
   return "Message not sent";
 }

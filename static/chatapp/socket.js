@@ -14,6 +14,7 @@ const ERROR_STATUS = {
   ticket_invalid: 401,
   prompt_blocked: 403,
   not_found: 404,
+  conflict: 409,
   rate_limited: 429,
   budget_exhausted: 429,
   reply_withheld: 502,
@@ -36,7 +37,8 @@ export function socketAvailable() {
 // Send the message over the socket. Resolves with what POST would have answered ({conversation_id, message}),
 // or with null when the socket is unavailable (the caller POSTs). `hooks`: isCurrent() (false once the page
 // shows something else), onStreaming() (the message is sent), onText(text) (the reply so far, at each delta).
-export async function streamReply(text, requestId, conversationId, hooks) {
+// `replaces`: the id of the last user message this one replaces, if any.
+export async function streamReply(text, requestId, conversationId, hooks, replaces) {
   for (let attempt = 0; attempt < 2; attempt += 1) {
     if (!socketAvailable()) return null;
     let socket = null;
@@ -46,7 +48,7 @@ export async function streamReply(text, requestId, conversationId, hooks) {
       break;
     }
     if (!hooks.isCurrent()) throw new ApiError(0, "detached", "", 0);
-    const outcome = await streamOver(socket, { text, requestId, conversationId }, hooks);
+    const outcome = await streamOver(socket, { text, requestId, conversationId, replaces }, hooks);
     if (outcome !== RECONNECT) return outcome;
     // Closed before the message was accepted (an idle socket closing as it was used): once more, anew.
   }
@@ -163,8 +165,8 @@ class Stream {
   }
 
   send() {
-    const { text, requestId } = this.chat;
-    const frame = { action: "chat", ticket: websocketInfo().ticket, message: text, request_id: requestId };
+    const { text, requestId, replaces } = this.chat;
+    const frame = { action: "chat", ticket: websocketInfo().ticket, message: text, request_id: requestId, replaces };
     this.socket.send(JSON.stringify({ ...frame, conversation_id: this.conversationId }));
   }
 
