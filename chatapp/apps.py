@@ -12,9 +12,9 @@ class ChatappConfig(AppConfig):
         from chatapp import schema  # noqa: F401 - registers the OpenAPI extensions
 
         if settings.PREPARE_AT_STARTUP:
-            from chatapp.repositories import _transaction_connection
+            from chatapp.repositories import transaction_connection
 
-            _transaction_connection()  # the transactions' PynamoDB connection (core.startup prepares the rest)
+            transaction_connection()  # the transactions' PynamoDB connection (core.startup prepares the rest)
             get_template("chatapp/chat.html")  # compiled now, kept by the cached loader for the page's first render
         if settings.WARM_MODELS_AT_STARTUP:
             from chatapp.clients import chat_model_warm

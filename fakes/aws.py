@@ -155,13 +155,13 @@ def _model_classes(model: type[Model]) -> Iterator[type[Model]]:
 
 def forget_connections() -> None:
     """Drop every PynamoDB model's cached connection, so the next call resolves the endpoint from env again."""
-    from chatapp.repositories import _transaction_connection
+    from chatapp.repositories import transaction_connection
     from core.dynamodb import dynamodb_client, registered_tables
 
     for model in registered_tables():
         for cls in _model_classes(model):
             cls._connection = None
-    _transaction_connection.cache_clear()
+    transaction_connection.cache_clear()
     dynamodb_client.cache_clear()
 
 

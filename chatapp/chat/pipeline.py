@@ -11,42 +11,24 @@ stop_reason `stopped` (nothing when none was).
 import contextlib
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
 
 from billing.services import MessageSpend
-from chatapp import repositories, selectors
 from chatapp.chat.events import Accepted, ChatEvent, ChatReply, ClientGone, Delta, Done
 from chatapp.chat.feed import ReleasedText, ReplyFeed
-from chatapp.chat.replacement import STALE_REPLACEMENT, last_pair_split
-from chatapp.chat.turn_order import History, exchange_store_in_order, pair_time_after
+from chatapp.chat.reads import first_reads, history_turns
+from chatapp.chat.storage import reply_store
 from chatapp.clients import CHAT_SYSTEM_PROMPT
-from chatapp.repositories import Message, MessageItem, StoredPair
-from chatapp.throttling import chat_rate_limits_check
-from core import concurrency, observability
-from core.exceptions import Conflict, NotFound
+from core import observability
 from security.services.output import ReplyGate, chat_system_prompt
 from security.services.screening import (
     PromptLookup,
     ScreeningResult,
-    prompt_lookup,
     prompt_screen,
     prompt_verdict_store,
 )
-
-TITLE_CHARS = 60
-
-
-@dataclass(frozen=True)
-class FirstReads:
-    """What a message needs before screening: a stored answer to its request_id, else its history and lookup."""
-
-    replay: ChatReply | None
-    history: History
-    lookup: PromptLookup | None
-    replaced: StoredPair | None = None  # the pair `replaces` names, taken out of `history`
 
 
 def conversation_reply_events(
@@ -100,7 +82,7 @@ def _reply_events(
     of the conversation's last user message) answers the message as if that pair had never been: the pair goes
     when the new one is stored, in the same transaction (Conflict when it is not, or no longer, the last).
     """
-    reads = _first_reads(
+    reads = first_reads(
         owner=owner,
         ip=ip,
         raw=raw,
@@ -115,7 +97,7 @@ def _reply_events(
         return
     assert reads.lookup is not None  # noqa: S101 - set whenever there is no replay
     received_at = datetime.now(tz=UTC)
-    screening, feed = _screened_feed(owner=owner, lookup=reads.lookup, turns=_history_turns(reads.history.messages))
+    screening, feed = _screened_feed(owner=owner, lookup=reads.lookup, turns=history_turns(reads.history.messages))
     accepted = Accepted(conversation_id or str(uuid.uuid4()), screening.source)
     earlier = [m.content for m in reads.history.messages if m.role == "assistant"]
     delivered, stop_reason = yield from _answer_streamed(
@@ -124,7 +106,7 @@ def _reply_events(
     spend.settle_start()  # every call's usage is known now: settled beside the pair's write
     if not delivered:
         return  # stopped before any text reached the client: nothing to store
-    reply = _reply_store(
+    reply = reply_store(
         owner=owner,
         conversation_id=conversation_id,
         new_conversation_id=accepted.conversation_id,
@@ -141,63 +123,6 @@ def _reply_events(
         yield Done(reply)
 
 
-def _first_reads(
-    *,
-    owner: str,
-    ip: str,
-    raw: str,
-    conversation_id: str | None,
-    request_id: str | None,
-    spend: MessageSpend,
-    admission: Callable[[], None] | None = None,
-    replaces: str | None = None,
-) -> FirstReads:
-    """Make the reads a message needs, all at once, while it is counted against its rate limits.
-
-    The reads: a stored answer to `request_id`, the conversation's history (none for a new one), and the
-    intent-cache lookup of `raw` (a follow-up's in the context of its stored user turns, so after its history);
-    and the `admission` check, if any; beside them, `spend` reserves the message's worst case. Once every read
-    has finished, a refusal by the rate limits is raised first, then what the admission check raised, then one
-    by the spending ceilings (a replay needs no model), then whatever the reads raised.
-    """
-    stored = concurrency.submit(_stored_reply, owner, request_id) if request_id else None
-    if conversation_id:
-        looked_up = concurrency.submit(_history_and_lookup, owner, conversation_id, raw, replaces)
-    else:
-        looked_up = concurrency.submit(lambda: (History(), prompt_lookup(raw=raw), None))
-    admitted = concurrency.submit(admission) if admission is not None else None
-    reads = [read for read in (stored, looked_up, admitted, spend.reserve_start()) if read is not None]
-    try:
-        chat_rate_limits_check(owner=owner, ip=ip)
-    finally:
-        concurrency.settle(reads)
-    if admitted is not None:
-        admitted.result()
-    if stored is not None and (replay := stored.result()):
-        return FirstReads(replay, History(), None)
-    spend.admitted()
-    history, lookup, replaced = looked_up.result()
-    return FirstReads(None, history, lookup, replaced)
-
-
-def _history_and_lookup(
-    owner: str, conversation_id: str, raw: str, replaces: str | None = None
-) -> tuple[History, PromptLookup, StoredPair | None]:
-    """Read the history, then look up the verdict on the message `raw` in the context of the user turns the chat
-    model will be shown with it (every one of them). The pair `replaces` names is taken out of the history first
-    (read one pair longer, to make up for it), and returned apart."""
-    # Whole user/assistant pairs, so the history starts with a user turn; never more pairs than a message is
-    # screened with, so the chat model is shown no user turn that screening did not see with the message.
-    limit = 2 * max(0, min(settings.HISTORY_MESSAGES // 2, settings.SCREENING_CONTEXT_TURNS)) + (2 if replaces else 0)
-    with observability.stage("history_read"):
-        meta, messages = repositories.conversation_history(conversation_id, limit=limit)
-    selectors.conversation_owned(owner=owner, meta=meta)
-    messages, replaced = last_pair_split(messages, replaces=replaces) if replaces else (messages, None)
-    shown = [content for role, content in _history_turns(messages) if role == "user"]
-    turns = int(meta.turns or 0) if meta is not None else 0
-    return History(messages, turns), prompt_lookup(raw=raw, context=shown), replaced
-
-
 def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
     """Replay a stored answer: Accepted, one Delta with the whole reply, and Done; no model is called.
 
@@ -212,16 +137,6 @@ def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
         return
     with contextlib.suppress(ClientGone):
         yield Done(reply)
-
-
-def _history_turns(messages: list[MessageItem]) -> list[tuple[str, str]]:
-    """Return the history as (role, content) turns, whole pairs dropped oldest first past HISTORY_MAX_CHARS."""
-    turns = [(m.role, m.content) for m in messages]
-    total = sum(len(content) for _, content in turns)
-    while turns and total > settings.HISTORY_MAX_CHARS:
-        total -= sum(len(content) for _, content in turns[:2])
-        turns = turns[2:]
-    return turns
 
 
 def _screened_feed(
@@ -287,79 +202,3 @@ def _answer_streamed(
     observability.record(stop_reason=stop_reason)
     observability.add_usage("chat", feed.end.usage)
     return delivered, stop_reason
-
-
-def _reply_store(
-    *,
-    owner: str,
-    conversation_id: str | None,
-    new_conversation_id: str,
-    request_id: str | None,
-    screening: ScreeningResult,
-    history: History,
-    raw: str,
-    pair_times: tuple[datetime, datetime],
-    content: str,
-    stop_reason: str,
-    replaces: StoredPair | None = None,
-) -> ChatReply:
-    """Store the message and its reply (with the request marker) after the `history` it was screened with, or
-    screened again after the turns stored since (chat.turn_order); return the stored reply, or an earlier one.
-
-    A replacement takes the place of the pair it `replaces` only on that very history: once another exchange was
-    stored it is a Conflict, never screened again (the pair it was to replace may be gone, or no longer last)."""
-    received_at, replied_at = pair_times
-    assistant = _new_message("assistant", content, replied_at, stop_reason=stop_reason)
-    try:
-        with observability.stage("history_write"):
-            exchange_store_in_order(
-                owner=owner,
-                history=history,
-                store=lambda after: repositories.exchange_store(
-                    owner=owner,
-                    conversation_id=new_conversation_id,
-                    title=None if conversation_id else conversation_title(screening.screened),
-                    pair=(_new_message("user", screening.screened, pair_time_after(after, received_at)), assistant),
-                    request_id=request_id,
-                    verdict_source=screening.source,
-                    now=replied_at,
-                    after_turns=after.turns,
-                    replaces=replaces,
-                ),
-                reread=lambda: _history_and_lookup(owner, new_conversation_id, raw)[:2],
-            )
-    except repositories.RequestAlreadyStored:
-        answered = _stored_reply(owner, request_id or "")
-        if answered is None:
-            raise
-        observability.record(idempotent_replay=True)
-        return answered
-    except repositories.ConversationGone:
-        raise NotFound("The conversation was deleted.") from None
-    except repositories.ExchangeStale:
-        raise Conflict(STALE_REPLACEMENT) from None
-    return ChatReply(new_conversation_id, assistant, screening.source)
-
-
-def conversation_title(text: str) -> str:
-    """Return a title from the first message: its first line, cut at a word near TITLE_CHARS."""
-    line = " ".join(text.split())
-    if len(line) <= TITLE_CHARS:
-        return line
-    cut = line[:TITLE_CHARS].rsplit(" ", 1)[0] or line[:TITLE_CHARS]
-    return cut.rstrip(".,;:") + "…"
-
-
-def _stored_reply(owner: str, request_id: str) -> ChatReply | None:
-    stored = repositories.request_get(owner, request_id)
-    if stored is None:
-        return None
-    stop_reason = stored.stop_reason or "end_turn"
-    message = Message(stored.message_id, "assistant", stored.content, stored.created_at, stop_reason)
-    return ChatReply(stored.conversation_id, message, stored.verdict_source)
-
-
-def _new_message(role: str, content: str, at: datetime, *, stop_reason: str | None = None) -> Message:
-    return Message(
-        id=str(uuid.uuid4()), role=role, content=content, created_at=at.isoformat(), stop_reason=stop_reason
-    )

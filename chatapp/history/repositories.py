@@ -1,4 +1,5 @@
-"""A person's conversations as a whole: rename, title search, delete all, and feedback on replies.
+"""A person's conversations as a whole: rename, title search, delete all, and feedback on replies (one module for
+the four, just past 300 lines: they share the owner's by_owner Queries and the message lookup).
 
 Items are those of `chatapp.repositories` (see its layout); this module adds, in the same table:
   feedback#<YYYY-MM-DD>, counts     feedback given that day and still standing, one number per bucket

@@ -1,13 +1,13 @@
 """Every table shares one DynamoDB client: PynamoDB would build (and parse the service model for) one per model."""
 
-from chatapp.repositories import ConversationMeta, MessageItem, RequestItem, _transaction_connection
+from chatapp.repositories import ConversationMeta, MessageItem, RequestItem, transaction_connection
 from core.dynamodb import dynamodb_client, registered_tables
 
 
 def test_every_model_and_the_transactions_use_the_one_shared_client():
     models = [*registered_tables(), ConversationMeta, MessageItem, RequestItem]
     clients = {id(model._get_connection().connection.client) for model in models}
-    clients.add(id(_transaction_connection().client))
+    clients.add(id(transaction_connection().client))
     assert clients == {id(dynamodb_client())}
 
 

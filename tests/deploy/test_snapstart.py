@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from core.concurrency import REQUEST_TASKS
 from tests.deploy.conftest import start_lambda
 from tests.deploy.support import LambdaClient, LambdaProcess, lambda_environment
 from tests.support import PROJECT
@@ -87,7 +88,7 @@ def test_the_restore_leaves_new_connections_and_threads_ready_for_the_first_requ
     # The hook connected to DynamoDB (as many as a request uses at once) and to Bedrock (once per model client).
     bedrock_port = urlsplit(bedrock.url).port
     assert len([local for server, local in ready if server == bedrock_port]) == 2
-    assert len([local for server, local in ready if server != bedrock_port]) == 4
+    assert len([local for server, local in ready if server != bedrock_port]) == REQUEST_TASKS
     assert {local for _, local in ready}.isdisjoint(used_before)  # new connections, none from before
 
     calls = len(bedrock.calls)
