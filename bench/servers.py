@@ -59,6 +59,9 @@ def child_env(dynamodb_url: str, bedrock_url: str, workdir: Path) -> dict[str, s
         PYTHONPATH=str(ROOT),
     )
     env.setdefault("SCREENING_MODE", "sequential")
+    # The spending ceilings' ledger writes stay in the flow too, without refusing (set one to 0 to leave it out).
+    for ceiling in ("ANONYMOUS", "USER", "IP", "SERVICE"):
+        env.setdefault(f"BUDGET_{ceiling}_DAILY_USD", "100000")
     return env
 
 
