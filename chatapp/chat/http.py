@@ -6,7 +6,6 @@ from django.conf import settings
 
 from chatapp.chat.events import ChatReply, Done
 from chatapp.chat.pipeline import conversation_reply_events
-from core import observability
 
 
 def conversation_reply(
@@ -17,9 +16,6 @@ def conversation_reply(
     The answer is streamed from the model inside the HTTP budget (POST_REPLY_SECONDS from now): what is still
     being written then is returned and stored with stop_reason `time_limit`. `replaces`: see the pipeline.
     """
-    observability.record(owner=observability.owner_hash(owner))
-    if settings.LOG_MESSAGE_CONTENT:
-        observability.record(message_text=raw)
     events = conversation_reply_events(
         owner=owner,
         ip=ip,

@@ -43,6 +43,9 @@ def conversation_reply_events(
     replaces: str | None = None,
 ) -> Iterator[ChatEvent]:
     """Yield `_reply_events`, the message's spend reserved beside its first reads and settled however it ends."""
+    observability.record(owner=observability.owner_hash(owner))
+    if settings.LOG_MESSAGE_CONTENT:
+        observability.record(message_text=raw)
     spend = MessageSpend(owner=owner, ip=ip, raw=raw, conversation_id=conversation_id)
     try:
         yield from _reply_events(

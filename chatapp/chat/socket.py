@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from django.conf import settings
 from rest_framework import serializers
 
 from chatapp.chat.events import Accepted, ChatEvent, ClientGone, Delta
@@ -117,9 +116,7 @@ def _chat(connection: ClientSocket, frame: dict[str, Any], *, deadline: float | 
     data = serializer.validated_data
     holder = socket_ticket_holder(ticket=data["ticket"])
     owner = holder.owner
-    observability.record(owner=observability.owner_hash(owner), chat_request_id=data["request_id"])
-    if settings.LOG_MESSAGE_CONTENT:
-        observability.record(message_text=data["message"])
+    observability.record(chat_request_id=data["request_id"])
     conversation_id = data.get("conversation_id")
     events = conversation_reply_events(
         owner=owner,
