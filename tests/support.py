@@ -60,3 +60,21 @@ def live_session_key() -> str:
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session.create()
     return str(session.session_key)
+
+
+def socket_chat(connection_id: str, *, owner: str, message: str, **fields: Any) -> dict[str, Any]:
+    """Send one chat frame through the socket handler, as a Lambda invocation with a minute left; return its answer.
+
+    The frame carries a fresh ticket for `owner` (bound to a live session) and `fields` (request_id, …).
+    """
+    from types import SimpleNamespace
+
+    from chatapp.chat.socket import socket_message
+    from chatapp.tickets import socket_ticket_issue
+    from fakes.connections import websocket_event
+
+    ticket = socket_ticket_issue(owner=owner, session_key=live_session_key())
+    frame = {"action": "chat", "ticket": ticket, "message": message, **fields}
+    event = websocket_event("MESSAGE", connection_id=connection_id, body=json.dumps(frame))
+    context = SimpleNamespace(aws_request_id=f"lambda-{connection_id}", get_remaining_time_in_millis=lambda: 60_000)
+    return socket_message(event, context)

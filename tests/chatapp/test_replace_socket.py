@@ -1,21 +1,16 @@
 """Replacing the last exchange over the socket (`replaces` in the chat frame): frames, and what stays stored."""
 
 import dataclasses
-import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 
 import pytest
 
 from chatapp import repositories
-from chatapp.chat.socket import socket_message
 from chatapp.selectors import conversation_get
-from chatapp.tickets import socket_ticket_issue
 from fakes.aws import serialise_dynamodb_requests
 from fakes.bedrock import stream_answer
-from fakes.connections import websocket_event
-from tests.support import CHAT, live_session_key
+from tests.support import CHAT, socket_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,11 +25,7 @@ def connections(socket_connections, settings):
 
 
 def send(connection_id: str, message: str, *, owner: str = OWNER, **fields) -> None:
-    ticket = socket_ticket_issue(owner=owner, session_key=live_session_key())
-    frame = {"action": "chat", "ticket": ticket, "message": message, **fields}
-    event = websocket_event("MESSAGE", connection_id=connection_id, body=json.dumps(frame))
-    context = SimpleNamespace(aws_request_id=f"lambda-{connection_id}", get_remaining_time_in_millis=lambda: 60_000)
-    assert socket_message(event, context) == {"statusCode": 200}
+    assert socket_chat(connection_id, owner=owner, message=message, **fields) == {"statusCode": 200}
 
 
 def stored(conversation_id: str) -> list[tuple[str, str | None]]:

@@ -2,16 +2,12 @@
 away at every stage, the Management API failing, and the one log line per streamed request."""
 
 import json
-from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 
-from chatapp.chat.socket import socket_message
-from chatapp.tickets import socket_ticket_issue
 from fakes.bedrock import stream_answer, verdict_answer
-from fakes.connections import websocket_event
-from tests.support import CHAT, SCREEN, live_session_key, request_log_records
+from tests.support import CHAT, SCREEN, request_log_records, socket_chat
 
 OWNER = "session:socket-handler-test"
 REPLY = " ".join(f"Line {n} of a reply written a little at a time." for n in range(10))
@@ -24,11 +20,9 @@ def connections(socket_connections, settings):
 
 
 def send(connection_id: str, message: str = "Hello", **fields) -> None:
-    ticket = socket_ticket_issue(owner=OWNER, session_key=live_session_key())
-    frame = {"action": "chat", "ticket": ticket, "message": message, "request_id": "r-1"}
-    event = websocket_event("MESSAGE", connection_id=connection_id, body=json.dumps({**frame, **fields}))
-    context = SimpleNamespace(aws_request_id=f"lambda-{connection_id}", get_remaining_time_in_millis=lambda: 60_000)
-    assert socket_message(event, context) == {"statusCode": 200}
+    assert socket_chat(connection_id, owner=OWNER, message=message, **{"request_id": "r-1", **fields}) == {
+        "statusCode": 200
+    }
 
 
 def stored_pairs() -> list[tuple[str, str | None]]:
