@@ -21,7 +21,7 @@ export class ApiError extends Error {
   }
 }
 
-// `urls`: {session, chat, conversations}. `onStart(data)` hears every GET /api/v1/session answer.
+// `urls`: {session, chat, conversations, usage}. `onStart(data)` hears every GET /api/v1/session answer.
 export function configureApi(urls, onStart) {
   session.urls = urls;
   session.onStart = onStart;
@@ -74,6 +74,11 @@ export function renameConversation(conversationId, title) {
 
 export function deleteAllConversations() {
   return request("DELETE", session.urls.conversations);
+}
+
+// The caller's own spending: {limit_usd, remaining_usd, resets_at, …} (GET /api/v1/usage).
+export function getUsage() {
+  return request("GET", session.urls.usage);
 }
 
 // A plain link downloads it (the server answers Content-Disposition: attachment).

@@ -4,76 +4,45 @@
 
 import { showAccount } from "../accounts/account.js";
 import { ApiError, configureApi, openSession } from "./api.js";
+import { isStreaming, watchComposer } from "./composer.js";
 import {
-  changeView,
   conversationFromUrl,
   newChat,
-  onListClick,
   openConversation,
-  refreshConversations,
-  watchPages,
-} from "./conversations.js";
+  showUrlConversation,
+  watchEarlierMessages,
+} from "./conversation.js";
+import { refreshConversations, watchConversationList } from "./conversations.js";
 import { watchManagement } from "./manage.js";
-import { watchReplace } from "./replace.js";
-import { onSubmit, sendContinue, sendReplacement } from "./send.js";
-import { stopReply } from "./socket.js";
+import { cancelEditing, escapeEditing, watchReplace } from "./replace.js";
+import { sendComposed, sendContinue, sendReplacement } from "./send.js";
+import { onShownChange } from "./shown.js";
+import { closeSidebar, sidebarOpen, watchSidebar } from "./sidebar.js";
+import { detachReply, stopReply } from "./socket.js";
+import { appendNotice, retryButton, watchThread } from "./thread.js";
 import { refreshUsage } from "./usage.js";
-import {
-  app,
-  appendNotice,
-  closeSidebar,
-  el,
-  openSidebar,
-  retryButton,
-  sidebarOpen,
-  SMALL_SCREEN,
-  updateComposer,
-  watchThread,
-} from "./view.js";
 
-function onKeydown(event) {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    el.composer.requestSubmit();
-  }
-}
+const app = document.getElementById("app");
 
 // Escape closes the small screen's sidebar, else stops a reply being written (a dialog handles its own).
 function onEscape(event) {
-  if (event.key !== "Escape" || event.isComposing || el.dialog.open) return;
-  if (sidebarOpen()) {
-    closeSidebar();
-    el.toggle.focus();
-  } else if (!el.stop.hidden) {
-    stopReply();
-  }
-}
-
-// Enter and Shift+Enter are keyboard keys: a touch screen without a pointer that hovers shows no such hint
-// (chat.css hides it from the first paint), and the message box is not described by it.
-function fitHint() {
-  if (getComputedStyle(el.hint).display === "none") el.message.removeAttribute("aria-describedby");
+  if (event.key !== "Escape" || event.isComposing || document.querySelector("dialog[open]")) return;
+  if (sidebarOpen()) closeSidebar({ refocus: true });
+  else if (isStreaming()) stopReply();
 }
 
 function watchControls() {
-  el.composer.addEventListener("submit", onSubmit);
-  el.stop.addEventListener("click", stopReply);
+  watchComposer({ onSubmit: sendComposed, onStop: stopReply, onCancelEdit: cancelEditing, onKeydown: escapeEditing });
   watchThread(sendContinue);
   watchReplace(sendReplacement);
-  el.message.addEventListener("keydown", onKeydown);
-  el.message.addEventListener("input", updateComposer);
-  el.newChat.addEventListener("click", newChat);
-  el.list.addEventListener("click", onListClick);
-  el.toggle.addEventListener("click", () => (sidebarOpen() ? closeSidebar() : openSidebar()));
-  el.backdrop.addEventListener("click", closeSidebar);
+  watchSidebar({ onNewChat: newChat });
+  watchConversationList();
+  watchEarlierMessages();
+  watchManagement();
+  // The page shows something else: a reply still streaming goes on, on its own socket, out of sight.
+  onShownChange(({ viewChanged }) => viewChanged && detachReply());
   document.addEventListener("keydown", onEscape);
-  // Widening the window shows the sidebar in the layout: the small-screen overlay must not stay open.
-  matchMedia(SMALL_SCREEN).addEventListener("change", (event) => event.matches || closeSidebar());
-  window.addEventListener("popstate", () => {
-    const conversationId = conversationFromUrl();
-    if (conversationId) openConversation(conversationId, false);
-    else changeView(null);
-  });
+  window.addEventListener("popstate", showUrlConversation);
 }
 
 async function start() {
@@ -81,17 +50,14 @@ async function start() {
     session: app.dataset.urlSession,
     chat: app.dataset.urlChat,
     conversations: app.dataset.urlConversations,
+    usage: app.dataset.urlUsage,
   };
+  const offline = document.getElementById("offline-banner");
   configureApi(urls, (session) => {
-    el.offline.hidden = !session.offline;
+    offline.hidden = !session.offline;
     showAccount(session);
   });
   watchControls();
-  watchManagement();
-  fitHint();
-  updateComposer();
-  el.message.focus();
-  watchPages();
   try {
     await openSession();
   } catch (error) {

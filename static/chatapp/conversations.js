@@ -1,78 +1,40 @@
-// The conversations: the sidebar's list (and its older pages), opening one (and its earlier messages), new chat,
-// delete, and the ?c= URL that names the open one.
+// The sidebar's list of conversations: its first page and the older ones, the title search, rename in place, and
+// delete. It owns its elements and its paging; the open conversation is conversation.js's.
 
-import { ApiError, deleteConversation, getConversation, listConversations } from "./api.js";
-import { node, icon } from "./dom.js";
+import { ApiError, deleteConversation, listConversations, renameConversation } from "./api.js";
+import { focusComposer } from "./composer.js";
+import { newChat, openConversation } from "./conversation.js";
+import { icon, node, observeAgain } from "./dom.js";
 import { plainText } from "./plaintext.js";
-import { conversationsInProgress, replyInProgress, showReplyInProgress } from "./replies.js";
-import { detachReply } from "./socket.js";
-import {
-  announce,
-  appendMessage,
-  appendNotice,
-  clearThread,
-  closeSidebar,
-  el,
-  offerContinue,
-  page,
-  prependMessages,
-  retryButton,
-  scrollToEnd,
-  setBusy,
-  sidebarShown,
-} from "./view.js";
+import { conversationsInProgress } from "./replies.js";
+import { shownConversation, onShownChange } from "./shown.js";
+import { closeSidebar, focusNewChatButton, sidebarShown } from "./sidebar.js";
+import { announce, appendNotice } from "./thread.js";
 
-const list = {
+const listElement = document.getElementById("conversation-list");
+const empty = document.getElementById("conversations-empty");
+const more = document.getElementById("conversations-more");
+const nav = document.querySelector(".conversations");
+const deleteDialog = document.getElementById("confirm-delete");
+const deleteDialogName = document.getElementById("confirm-delete-name");
+
+const listing = {
   conversations: [],
-  // Pages: the cursors to the next page of conversations and to the open conversation's earlier messages.
-  next: null,
+  next: null, // the cursor to the next page of older conversations
   olderLoaded: false,
   loadingOlder: false,
-  earlier: null,
-  loadingEarlier: false,
-  query: "", // the title search the list shows (manage.js); empty: all conversations
+  observer: null,
+  query: "", // the title search the list shows; empty: all conversations
 };
-const pageObservers = {};
 
-export function conversationFromUrl() {
-  return new URLSearchParams(location.search).get("c");
-}
-
-// The page shows this conversation now (a new one has just been stored): the URL and the list follow.
-export function showConversation(conversationId) {
-  if (page.conversationId === conversationId) return;
-  page.conversationId = conversationId;
-  setUrl(conversationId, false);
-}
-
-// The URL names this conversation (a new one, accepted but not stored yet), or none; the page's state stays.
-export function keepInUrl(conversationId) {
-  setUrl(conversationId, false);
-}
-
-function setUrl(conversationId, push) {
-  const url = new URL(location.href);
-  if (conversationId) url.searchParams.set("c", conversationId);
-  else url.searchParams.delete("c");
-  if (url.href !== location.href) history[push ? "pushState" : "replaceState"](null, "", url);
-  renderConversationList();
-}
-
-export function changeView(conversationId) {
-  page.view += 1;
-  detachReply();
-  setBusy(null);
-  page.follow = true;
-  page.conversationId = conversationId;
-  clearThread();
-  renderConversationList();
-}
+// The list marks the conversation on screen, and the page's title names it.
+onShownChange(() => renderConversationList());
 
 export async function refreshConversations() {
-  const query = list.query;
+  const query = listing.query;
   try {
     const data = await listConversations(null, query);
-    if (query !== list.query) return; // the search changed meanwhile: its own answer shows
+    if (query !== listing.query) return; // the search changed meanwhile: its own answer shows
     mergeFirstPage(data);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
@@ -82,43 +44,37 @@ export async function refreshConversations() {
 
 // Show only the conversations whose title contains `query` (empty: all), from their first page.
 export function searchConversations(query) {
-  Object.assign(list, { query, conversations: [], next: null, olderLoaded: false });
+  Object.assign(listing, { query, conversations: [], next: null, olderLoaded: false });
   return refreshConversations();
 }
 
 export function searchResultCount() {
-  return { count: list.conversations.length, more: Boolean(list.next) };
-}
-
-export function renameInList(conversationId, title) {
-  const conversation = list.conversations.find((c) => c.id === conversationId);
-  if (conversation) conversation.title = title;
-  renderConversationList();
+  return { count: listing.conversations.length, more: Boolean(listing.next) };
 }
 
 // After delete all: the list is empty, and the page starts a new chat.
 export function forgetConversations() {
-  Object.assign(list, { conversations: [], next: null, olderLoaded: false });
+  Object.assign(listing, { conversations: [], next: null, olderLoaded: false });
   newChat();
 }
 
-function renderConversationList() {
-  const current = page.conversationId;
+// Draw the list again: after every change to it, and when a new conversation's first reply is accepted.
+export function renderConversationList() {
+  const current = shownConversation();
   // New conversations whose first reply is being written are listed too: they can be gone back to.
-  const inProgress = list.query ? [] : conversationsInProgress(list.conversations); // a search lists stored ones
-  const conversations = [...inProgress, ...list.conversations];
+  const inProgress = listing.query ? [] : conversationsInProgress(listing.conversations); // a search: stored only
+  const conversations = [...inProgress, ...listing.conversations];
   const title = titleOf(conversations.find((c) => c.id === current));
   document.title = title ? `${title} · Guarded chat` : "Guarded chat";
-  el.listEmpty.hidden = conversations.length > 0;
-  el.listEmpty.textContent = list.query ? "No conversation titles match." : "No conversations yet.";
+  empty.hidden = conversations.length > 0;
+  empty.textContent = listing.query ? "No conversation titles match." : "No conversations yet.";
   // The list is rebuilt after every reply: keyboard focus inside it must survive that.
-  const focused = el.list.contains(document.activeElement) ? document.activeElement : null;
-  el.list.replaceChildren(...conversations.map((conversation) => listItem(conversation, current)));
+  const focused = listElement.contains(document.activeElement) ? document.activeElement : null;
+  listElement.replaceChildren(...conversations.map((conversation) => listItem(conversation, current)));
   if (focused) {
     const same = (n) => n.dataset.id === focused.dataset.id && n.className === focused.className;
-    [...el.list.querySelectorAll("[data-id]")].find(same)?.focus();
+    [...listElement.querySelectorAll("[data-id]")].find(same)?.focus();
   }
-  el.list.dispatchEvent(new Event("listrendered")); // manage.js: the export menu follows the open conversation
 }
 
 // A title is the start of a message, Markdown and all: shown everywhere as the text it reads as.
@@ -139,7 +95,7 @@ function listItem(conversation, current) {
   remove.dataset.id = conversation.id;
   remove.setAttribute("aria-label", `Delete “${title}”`);
   remove.append(icon("trash"));
-  const rename = node("button", "icon-button conversation-rename"); // manage.js edits the title in place
+  const rename = node("button", "icon-button conversation-rename");
   rename.type = "button";
   rename.dataset.id = conversation.id;
   rename.setAttribute("aria-label", `Rename “${title}”`);
@@ -149,67 +105,32 @@ function listItem(conversation, current) {
   return item;
 }
 
-export async function openConversation(conversationId, push) {
-  changeView(conversationId);
-  setUrl(conversationId, push);
-  const view = page.view;
-  el.welcome.hidden = true;
-  setBusy("loading");
-  let messages = null; // stored, on screen
-  try {
-    const data = await getConversation(conversationId);
-    if (view !== page.view) return;
-    messages = data.messages;
-    for (const message of data.messages) appendMessage(message.role, message.content, message.stop_reason, message);
-    offerContinue(el.thread.lastElementChild);
-    if (!data.messages.length) el.welcome.hidden = false;
-    showEarlier(data.earlier, view);
-  } catch (error) {
-    if (!(error instanceof ApiError) || view !== page.view) return;
-    if (error.status === 404 && replyInProgress(conversationId)) {
-      messages = []; // a new conversation whose first reply is not stored yet
-    } else if (error.status === 404) {
-      changeView(null);
-      setUrl(null, false);
-      const text = "It may have been deleted. You can start a new chat below.";
-      appendNotice({ kind: "error", title: "Conversation not found", text });
-    } else {
-      appendNotice({
-        kind: "error",
-        title: "Could not load this conversation",
-        text: error.message,
-        action: retryButton(error.retryAfter, () => openConversation(conversationId, false)),
-      });
-    }
-  } finally {
-    if (view === page.view) setBusy(null);
-  }
-  if (messages && view === page.view) {
-    showReplyInProgress(conversationId, messages, {
-      reopen: () => openConversation(conversationId, false),
-      forget: () => (changeView(null), setUrl(null, false)),
-    });
-  }
+function onListClick(event) {
+  const remove = event.target.closest(".conversation-delete");
+  const rename = event.target.closest(".conversation-rename");
+  if (remove) removeConversation(remove.dataset.id);
+  if (rename) startRename(rename.closest(".conversation"), rename.dataset.id);
+  const anchor = event.target.closest(".conversation-link");
+  if (!anchor || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  closeSidebar();
+  if (anchor.dataset.id !== shownConversation()) openConversation(anchor.dataset.id, true);
+  focusComposer();
 }
 
-export function newChat() {
-  changeView(null);
-  setUrl(null, true);
-  closeSidebar();
-  el.message.focus();
-}
+// ---------------------------------------------------------------- delete
 
 function confirmDelete(title) {
   return new Promise((resolve) => {
-    el.dialogName.textContent = title;
-    el.dialog.returnValue = "";
-    el.dialog.addEventListener("close", () => resolve(el.dialog.returnValue === "delete"), { once: true });
-    el.dialog.showModal();
+    deleteDialogName.textContent = title;
+    deleteDialog.returnValue = "";
+    deleteDialog.addEventListener("close", () => resolve(deleteDialog.returnValue === "delete"), { once: true });
+    deleteDialog.showModal();
   });
 }
 
 async function removeConversation(conversationId) {
-  const conversation = list.conversations.find((c) => c.id === conversationId);
+  const conversation = listing.conversations.find((c) => c.id === conversationId);
   if (!conversation || !(await confirmDelete(titleOf(conversation)))) return;
   try {
     await deleteConversation(conversationId);
@@ -220,131 +141,122 @@ async function removeConversation(conversationId) {
       return;
     }
   }
-  list.conversations = list.conversations.filter((c) => c.id !== conversationId);
-  if (page.conversationId === conversationId) newChat();
+  listing.conversations = listing.conversations.filter((c) => c.id !== conversationId);
+  if (shownConversation() === conversationId) newChat();
   else renderConversationList();
   announce("Conversation deleted");
   // New chat, when the sidebar is on screen; on a small screen deleting the open one closed it: the message box.
-  (sidebarShown() ? el.newChat : el.message).focus();
+  if (sidebarShown()) focusNewChatButton();
+  else focusComposer();
 }
 
-export function onListClick(event) {
-  const remove = event.target.closest(".conversation-delete");
-  if (remove) {
-    removeConversation(remove.dataset.id);
-    return;
+// ---------------------------------------------------------------- rename in place
+
+function startRename(item, conversationId) {
+  const link = item.querySelector(".conversation-link");
+  const title = link.textContent;
+  const input = node("input", "conversation-title-input");
+  input.value = title;
+  input.maxLength = 200;
+  input.setAttribute("aria-label", `New title for “${title}”`);
+  item.classList.add("renaming");
+  link.after(input);
+  input.focus();
+  input.select();
+  let done = false;
+  const finish = async (save) => {
+    if (done) return;
+    done = true;
+    const text = input.value.trim();
+    if (save && text && text !== title && !(await saveTitle(conversationId, text, input))) {
+      done = false; // refused: keep editing
+      return;
+    }
+    input.remove();
+    item.classList.remove("renaming");
+    (listElement.querySelector(`.conversation-link[data-id="${CSS.escape(conversationId)}"]`) || link).focus();
+  };
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      finish(true);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation(); // Escape cancels the edit; it does not also close the sidebar
+      finish(false);
+    }
+  });
+  input.addEventListener("blur", () => finish(true));
+}
+
+async function saveTitle(conversationId, title, input) {
+  try {
+    const conversation = await renameConversation(conversationId, title);
+    const listed = listing.conversations.find((c) => c.id === conversationId);
+    if (listed) listed.title = conversation.title;
+    renderConversationList();
+    announce(`Renamed to ${conversation.title}`);
+    return true;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status === 404) {
+      refreshConversations();
+      return true;
+    }
+    input.setAttribute("aria-invalid", "true");
+    announce(`Not renamed: ${error.details.fields?.title?.[0] || error.message}`);
+    return false;
   }
-  const anchor = event.target.closest(".conversation-link");
-  if (!anchor || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-  event.preventDefault();
-  closeSidebar();
-  if (anchor.dataset.id !== page.conversationId) openConversation(anchor.dataset.id, true);
-  el.message.focus();
 }
 
-// ---------------------------------------------------------------- pages: older conversations, earlier messages
+// ---------------------------------------------------------------- older pages
 
 // The first page, fetched again after every reply, replaces the top of the list; pages loaded further
 // down stay, and so does the cursor after them (a cursor is a position, still valid after new activity).
 function mergeFirstPage(data) {
-  if (!list.olderLoaded) {
-    list.conversations = data.conversations;
-    list.next = data.next;
+  if (!listing.olderLoaded) {
+    listing.conversations = data.conversations;
+    listing.next = data.next;
   } else {
     const fresh = new Set(data.conversations.map((c) => c.id));
-    const older = list.conversations.filter((c) => !fresh.has(c.id));
-    list.conversations = [...data.conversations, ...older].sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
+    const older = listing.conversations.filter((c) => !fresh.has(c.id));
+    listing.conversations = [...data.conversations, ...older].sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
   }
-  el.conversationsMore.hidden = !list.next;
+  more.hidden = !listing.next;
 }
 
 async function loadOlderConversations() {
-  if (list.loadingOlder || !list.next) return;
-  list.loadingOlder = true;
-  el.conversationsMore.textContent = "Loading older conversations…";
+  if (listing.loadingOlder || !listing.next) return;
+  listing.loadingOlder = true;
+  more.textContent = "Loading older conversations…";
   try {
-    const query = list.query;
-    const data = await listConversations(list.next, query);
-    if (query !== list.query) {
-      list.loadingOlder = false;
+    const query = listing.query;
+    const data = await listConversations(listing.next, query);
+    if (query !== listing.query) {
+      listing.loadingOlder = false;
       return;
     }
-    const known = new Set(list.conversations.map((c) => c.id));
-    list.conversations.push(...data.conversations.filter((c) => !known.has(c.id)));
-    list.next = data.next;
-    list.olderLoaded = true;
-    el.conversationsMore.hidden = !data.next;
+    const known = new Set(listing.conversations.map((c) => c.id));
+    listing.conversations.push(...data.conversations.filter((c) => !known.has(c.id)));
+    listing.next = data.next;
+    listing.olderLoaded = true;
+    more.hidden = !data.next;
     renderConversationList();
-    list.loadingOlder = false;
-    recheck(pageObservers.conversations, el.conversationsMore); // still in view: load the next page too
+    listing.loadingOlder = false;
+    observeAgain(listing.observer, more); // still in view: load the next page too
   } catch (error) {
-    list.loadingOlder = false;
+    listing.loadingOlder = false;
     if (!(error instanceof ApiError)) throw error;
     // Tried again when the reader scrolls back to the end, not in a loop.
-    el.conversationsMore.textContent = "Could not load older conversations.";
+    more.textContent = "Could not load older conversations.";
   }
 }
 
-function showEarlier(cursor, view) {
-  if (view !== page.view) return;
-  list.earlier = cursor;
-  let marker = document.getElementById("thread-earlier");
-  if (!cursor) {
-    if (marker) pageObservers.earlier?.unobserve(marker);
-    marker?.remove();
-    return;
-  }
-  if (!marker) {
-    // A conversation opens at its end: the marker put above must not move the view off it.
-    const atEnd = el.thread.scrollHeight - el.thread.scrollTop - el.thread.clientHeight < 2;
-    marker = node("p", "thread-earlier");
-    marker.id = "thread-earlier";
-    marker.setAttribute("role", "status");
-    el.thread.prepend(marker);
-    if (atEnd) scrollToEnd();
-  }
-  marker.textContent = "";
-  recheck(pageObservers.earlier, marker);
-}
-
-async function loadEarlierMessages() {
-  const cursor = list.earlier;
-  const view = page.view;
-  const marker = document.getElementById("thread-earlier");
-  if (list.loadingEarlier || !cursor || !marker || !page.conversationId) return;
-  list.loadingEarlier = true;
-  marker.textContent = "Loading earlier messages…";
-  try {
-    const data = await getConversation(page.conversationId, cursor);
-    if (view !== page.view) return;
-    prependMessages(data.messages, marker);
-    showEarlier(data.earlier, view);
-  } catch (error) {
-    if (!(error instanceof ApiError) || view !== page.view) return;
-    marker.textContent = "Could not load earlier messages.";
-  } finally {
-    list.loadingEarlier = false;
-  }
-}
-
-function recheck(observer, target) {
-  // An observer reports only changes: observing again reports a target that stayed in view.
-  if (!observer || !target.isConnected) return;
-  observer.unobserve(target);
-  observer.observe(target);
-}
-
-// Load the next page when the end of the list, or the top of the thread, comes into view.
-export function watchPages() {
+// Clicks on the list (open, rename, delete), and the next page when the end of the list comes into view.
+export function watchConversationList() {
+  listElement.addEventListener("click", onListClick);
   if (!("IntersectionObserver" in window)) return;
-  const onVisible = (load) => (entries) => entries.some((entry) => entry.isIntersecting) && load();
-  pageObservers.conversations = new IntersectionObserver(onVisible(loadOlderConversations), {
-    root: el.conversationsNav,
-    rootMargin: "0px 0px 200px 0px",
-  });
-  pageObservers.conversations.observe(el.conversationsMore);
-  pageObservers.earlier = new IntersectionObserver(onVisible(loadEarlierMessages), {
-    root: el.thread,
-    rootMargin: "200px 0px 0px 0px",
-  });
+  const onVisible = (entries) => entries.some((entry) => entry.isIntersecting) && loadOlderConversations();
+  listing.observer = new IntersectionObserver(onVisible, { root: nav, rootMargin: "0px 0px 200px 0px" });
+  listing.observer.observe(more);
 }

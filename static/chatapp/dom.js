@@ -16,3 +16,11 @@ export function icon(name) {
   svg.append(use);
   return svg;
 }
+
+// Observe `target` afresh: an IntersectionObserver reports only changes, so a target that stayed in view is
+// reported again (the next page loads while the end of the list is still on screen).
+export function observeAgain(observer, target) {
+  if (!observer || !target.isConnected) return;
+  observer.unobserve(target);
+  observer.observe(target);
+}

@@ -1,17 +1,13 @@
-// Managing conversations: rename in place, search the titles, delete all (after a confirmation), export the
-// open one, and rate replies (thumbs up or down, with an optional reason and comment). Everything works by
-// keyboard; results are announced in the page's live region.
+// Managing conversations: search the titles, delete all (after a confirmation), export the open one, and rate
+// replies (thumbs up or down, with an optional reason and comment). Everything works by keyboard; results are
+// announced in the page's live region.
 
-import { ApiError, deleteAllConversations, exportUrl, rateReply, renameConversation } from "./api.js";
-import {
-  forgetConversations,
-  refreshConversations,
-  renameInList,
-  searchConversations,
-  searchResultCount,
-} from "./conversations.js";
+import { ApiError, deleteAllConversations, exportUrl, rateReply } from "./api.js";
+import { forgetConversations, refreshConversations, searchConversations, searchResultCount } from "./conversations.js";
 import { icon, node } from "./dom.js";
-import { announce, appendNotice, el, onStoredReply, page } from "./view.js";
+import { onShownChange, shownConversation } from "./shown.js";
+import { focusNewChatButton } from "./sidebar.js";
+import { announce, appendNotice, onStoredReply, onThreadClick } from "./thread.js";
 
 const SEARCH_DELAY_MS = 250;
 const REASONS = [
@@ -31,8 +27,7 @@ const ui = {
 };
 
 export function watchManagement() {
-  el.list.addEventListener("click", onRenameClick);
-  el.list.addEventListener("listrendered", showExport);
+  onShownChange(showExport);
   watchSearch();
   ui.deleteAll.addEventListener("click", deleteAll);
   ui.exportMenu.addEventListener("keydown", (event) => {
@@ -44,70 +39,8 @@ export function watchManagement() {
   for (const link of [ui.exportMd, ui.exportJson]) {
     link.addEventListener("click", () => setTimeout(() => (ui.exportMenu.open = false)));
   }
-  el.thread.addEventListener("click", onFeedbackClick);
+  onThreadClick(onFeedbackClick);
   onStoredReply(addFeedbackControls);
-}
-
-// ---------------------------------------------------------------- rename in place
-
-function onRenameClick(event) {
-  const button = event.target.closest(".conversation-rename");
-  if (button) startRename(button.closest(".conversation"), button.dataset.id);
-}
-
-function startRename(item, conversationId) {
-  const link = item.querySelector(".conversation-link");
-  const title = link.textContent;
-  const input = node("input", "conversation-title-input");
-  input.value = title;
-  input.maxLength = 200;
-  input.setAttribute("aria-label", `New title for “${title}”`);
-  item.classList.add("renaming");
-  link.after(input);
-  input.focus();
-  input.select();
-  let done = false;
-  const finish = async (save) => {
-    if (done) return;
-    done = true;
-    const text = input.value.trim();
-    if (save && text && text !== title && !(await saveTitle(conversationId, text, input))) {
-      done = false; // refused: keep editing
-      return;
-    }
-    input.remove();
-    item.classList.remove("renaming");
-    (el.list.querySelector(`.conversation-link[data-id="${CSS.escape(conversationId)}"]`) || link).focus();
-  };
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      finish(true);
-    } else if (event.key === "Escape") {
-      event.preventDefault();
-      event.stopPropagation(); // Escape cancels the edit; it does not also close the sidebar
-      finish(false);
-    }
-  });
-  input.addEventListener("blur", () => finish(true));
-}
-
-async function saveTitle(conversationId, title, input) {
-  try {
-    const conversation = await renameConversation(conversationId, title);
-    renameInList(conversationId, conversation.title);
-    announce(`Renamed to ${conversation.title}`);
-    return true;
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (error.status === 404) {
-      refreshConversations();
-      return true;
-    }
-    input.setAttribute("aria-invalid", "true");
-    announce(`Not renamed: ${error.details.fields?.title?.[0] || error.message}`);
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------- search
@@ -160,7 +93,7 @@ async function deleteAll() {
     await searchConversations("");
     forgetConversations();
     announce("All chats deleted");
-    el.newChat.focus();
+    focusNewChatButton();
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     appendNotice({ kind: "error", title: "Could not delete all chats", text: error.message });
@@ -173,7 +106,7 @@ async function deleteAll() {
 // ---------------------------------------------------------------- export
 
 function showExport() {
-  const conversationId = page.conversationId;
+  const conversationId = shownConversation();
   ui.exportMenu.hidden = !conversationId;
   if (!conversationId) {
     ui.exportMenu.open = false;
@@ -217,11 +150,11 @@ async function onFeedbackClick(event) {
   const button = event.target.closest(".feedback [data-rating]");
   if (!button) return;
   const message = button.closest(".message");
-  const conversationId = page.conversationId;
+  const conversationId = shownConversation();
   const rating = message.dataset.rating === button.dataset.rating ? null : button.dataset.rating;
   closeFeedbackForm(message, false);
   const saved = await sendRating(message, conversationId, rating && { rating });
-  if (!saved || conversationId !== page.conversationId) return;
+  if (!saved || conversationId !== shownConversation()) return;
   showRating(message, rating);
   setStatus(message, rating ? "Thanks for the rating." : "Rating removed.");
   if (rating) openFeedbackForm(message, conversationId, rating);

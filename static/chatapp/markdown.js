@@ -206,7 +206,7 @@ function codeBlock(code, language) {
   copy.setAttribute("aria-label", `Copy ${language || ""} code`.replace("  ", " "));
   const pre = node("pre");
   pre.tabIndex = 0; // scrollable: reachable by keyboard
-  pre.append(node("code", "", code)); // the Copy button copies this text (view.js)
+  pre.append(node("code", "", code)); // the Copy button copies this text (thread.js)
   header.append(copy);
   block.append(header, pre);
   return block;

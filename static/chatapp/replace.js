@@ -3,17 +3,20 @@
 // leaves the thread only once the new reply is stored. A blocked message's text comes back to the composer.
 
 import { ApiError, getConversation } from "./api.js";
-import { openConversation } from "./conversations.js";
+import { composerText, focusComposer, giveBackText, isBusy, setComposerText, showEditing } from "./composer.js";
+import { openConversation } from "./conversation.js";
 import { icon, node } from "./dom.js";
-import { announce, el, isBusy, page, updateComposer } from "./view.js";
+import { shownConversation } from "./shown.js";
+import { announce, lastSettledExchange, onThreadChange, onThreadClick } from "./thread.js";
 
 const editing = {
   replacement: null, // the Replacement the composer is editing, or null
   saved: "", // what the composer held before, given back on Cancel
 };
+const shownActions = []; // the pencil and the Regenerate row, on the last exchange
 
 // The last exchange as the page shows it: what a new message replaces, and its elements in the thread.
-export class Replacement {
+class Replacement {
   constructor(user, reply) {
     this.user = user;
     this.reply = reply;
@@ -23,9 +26,9 @@ export class Replacement {
   // Resolve with the id of the conversation's last user message, once the server's last exchange is the one shown
   // here; else a 409 conflict, as the server would answer.
   async lastUserId() {
-    const { messages } = await getConversation(page.conversationId);
+    const { messages } = await getConversation(shownConversation());
     const [user, reply] = messages.slice(-2);
-    const shown = this.reply.dataset.id; // stored replies carry their id (view.js markStored)
+    const shown = this.reply.dataset.id; // stored replies carry their id (thread.js markStored)
     const same = shown ? reply?.id === shown : reply && cleaned(user.content) === cleaned(this.text);
     if (user?.role !== "user" || reply?.role !== "assistant" || !same) {
       const message = "It changed elsewhere (another tab or device) since it was shown here, so nothing was sent.";
@@ -54,7 +57,7 @@ function cleaned(text) {
 // `send(text, replacement)` sends a message in place of the last exchange. The buttons follow the thread: they sit
 // on the last stored exchange whenever the page is idle.
 export function watchReplace(send) {
-  el.thread.addEventListener("click", (event) => {
+  onThreadClick((event) => {
     if (isBusy()) return;
     const edit = event.target.closest(".edit-message");
     const regenerate = event.target.closest(".regenerate");
@@ -63,20 +66,20 @@ export function watchReplace(send) {
     if (edit) {
       startEditing(exchange);
     } else {
-      el.message.focus(); // the button goes while the reply is written
+      focusComposer(); // the button goes while the reply is written
       send(exchange.text, exchange);
     }
   });
-  document.getElementById("edit-cancel").addEventListener("click", cancelEditing);
-  el.message.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && editing.replacement) {
-      event.preventDefault();
-      cancelEditing();
-    }
-  });
-  const observer = new MutationObserver(() => showActions());
-  observer.observe(el.thread, { childList: true, subtree: true, attributeFilter: ["data-state", "hidden"] });
+  onThreadChange(showActions);
   showActions();
+}
+
+// Escape in the message box while editing cancels the edit; true when it did.
+export function escapeEditing(event) {
+  if (event.key !== "Escape" || !editing.replacement) return false;
+  event.preventDefault();
+  cancelEditing();
+  return true;
 }
 
 // The Replacement the composer was editing, taken (editing ends): the message being sent replaces it. null when the
@@ -90,14 +93,12 @@ export function takeEditing() {
 // After a block, the message's text is back in the composer to rephrase (still in place of the exchange it was to
 // replace, when it was a replacement).
 export function giveBack(text, replacement) {
-  if (el.message.value) return;
+  if (composerText()) return;
   if (replacement?.user.isConnected) {
     startEditing(replacement, text, false); // the live region is telling of the block
     return;
   }
-  el.message.value = text;
-  updateComposer();
-  el.message.focus();
+  giveBackText(text, { focus: true });
 }
 
 // A replacement refused because the conversation changed (409) offers to show it as it is now; the composer keeps
@@ -106,54 +107,44 @@ export function conflictAction(error) {
   if (error.code !== "conflict") return null;
   const button = node("button", "button reopen", "Show the latest");
   button.type = "button";
-  const conversationId = page.conversationId;
+  const conversationId = shownConversation();
   button.addEventListener("click", () => isBusy() || openConversation(conversationId, false));
   return button;
 }
 
 // Leave editing, and the composer as it is (a new conversation, another conversation opened).
-export function stopEditing() {
+function stopEditing() {
   editing.replacement?.user.removeAttribute("data-editing");
   editing.replacement = null;
-  document.getElementById("edit-bar").hidden = true;
-  el.message.setAttribute("aria-describedby", "composer-hint");
+  showEditing(false);
 }
 
 function startEditing(exchange, text = exchange.text, announced = true) {
   if (editing.replacement) stopEditing();
-  else editing.saved = el.message.value;
+  else editing.saved = composerText();
   editing.replacement = exchange;
   exchange.user.dataset.editing = "true";
-  document.getElementById("edit-bar").hidden = false;
-  // Whoever reaches the message box hears that it is editing, not writing a new message.
-  el.message.setAttribute("aria-describedby", "edit-bar-text composer-hint");
-  el.message.value = text;
-  updateComposer();
-  el.message.focus();
-  el.message.setSelectionRange(text.length, text.length);
+  showEditing(true);
+  setComposerText(text);
   if (announced) announce("Editing your last message. Enter sends it in place of the old one, Escape cancels.");
 }
 
-function cancelEditing() {
+export function cancelEditing() {
   const replacement = editing.replacement;
   stopEditing();
-  el.message.value = editing.saved;
-  updateComposer();
-  (replacement?.user.querySelector(".edit-message") || el.message).focus();
+  setComposerText(editing.saved, { focus: false });
+  const pencil = replacement?.user.querySelector(".edit-message");
+  if (pencil) pencil.focus();
+  else focusComposer();
   announce("Editing cancelled");
 }
 
-// The last exchange the server stores, as shown: a settled reply right after its settled message. Blocked or failed
-// messages after it were never stored.
+// The last exchange the server stores, as shown, in a conversation that is stored.
 function lastExchange() {
-  if (!page.conversationId) return null;
-  const settled = ":scope > .message[data-role='assistant']:not([data-state]):not([hidden])";
-  const replies = el.thread.querySelectorAll(settled);
-  const reply = replies[replies.length - 1];
-  const user = reply?.previousElementSibling;
-  if (!user?.matches(".message[data-role='user']:not([data-state])")) return null;
-  if (editing.replacement?.reply === reply) return editing.replacement;
-  return new Replacement(user, reply);
+  const exchange = shownConversation() ? lastSettledExchange() : null;
+  if (!exchange) return null;
+  if (editing.replacement?.reply === exchange.reply) return editing.replacement;
+  return new Replacement(exchange.user, exchange.reply);
 }
 
 // Put the pencil and Regenerate on the last exchange, and nowhere else; none while the page is busy. Idempotent:
@@ -161,16 +152,17 @@ function lastExchange() {
 function showActions() {
   if (editing.replacement && !editing.replacement.user.isConnected) stopEditing(); // the thread shows another view
   const exchange = isBusy() ? null : lastExchange();
-  for (const action of el.thread.querySelectorAll(".edit-message, .exchange-actions")) {
-    if (!exchange || !(exchange.user.contains(action) || exchange.reply.contains(action))) action.remove();
-  }
-  if (!exchange || exchange.user.querySelector(".edit-message")) return;
+  const onExchange = (action) => exchange && (exchange.user.contains(action) || exchange.reply.contains(action));
+  if (shownActions.length && shownActions.every(onExchange)) return;
+  for (const action of shownActions.splice(0)) action.remove();
+  if (!exchange) return;
   const edit = node("button", "icon-button edit-message");
   edit.type = "button";
   edit.setAttribute("aria-label", "Edit what you sent last"); // not "message": that names the message box
   edit.title = "Edit";
   edit.append(icon("pencil"));
   exchange.user.prepend(edit);
+  shownActions.push(edit);
   const actions = node("div", "exchange-actions");
   // Icons only, named for assistive technology: the message's own text stays the reply's text.
   const regenerate = node("button", "icon-button regenerate");
@@ -183,4 +175,5 @@ function showActions() {
   const feedback = exchange.reply.querySelector(":scope > .feedback");
   if (feedback) feedback.insertBefore(actions, feedback.querySelector(":scope > .feedback-status"));
   else exchange.reply.append(actions);
+  shownActions.push(actions);
 }

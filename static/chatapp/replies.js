@@ -4,22 +4,20 @@
 // `stopped`): the page asks first, and afterwards says what happened until the stopped reply is stored.
 
 import { ApiError, getConversation } from "./api.js";
-import { node } from "./dom.js";
+import { giveBackText, setBusy } from "./composer.js";
+import { currentView } from "./shown.js";
 import { resumeReply } from "./socket.js";
 import {
   appendMessage,
   appendNotice,
-  el,
-  page,
-  ReplyDraft,
+  appendStatus,
+  hideTyping,
   removeContinue,
-  setBusy,
+  ReplyDraft,
   setMessageState,
   showFinishedReply,
   showTyping,
-  hideTyping,
-  updateComposer,
-} from "./view.js";
+} from "./thread.js";
 
 const STORAGE_KEY = "chatapp.interrupted";
 // Left by a reload this long ago at most: older ones are not this page's any more.
@@ -145,17 +143,15 @@ export function showReplyInProgress(conversationId, messages, { reopen, forget }
 }
 
 function showWriting(reply, question, forget) {
-  const view = page.view;
+  const view = currentView();
   setMessageState(question, "pending");
   const draft = new ReplyDraft(question);
   if (reply.text) draft.show(reply.text);
   else showTyping();
-  const status = node("p", "reply-status", "The reply is still being written…");
-  status.setAttribute("role", "status");
-  el.thread.append(status);
+  const status = appendStatus("The reply is still being written…");
   setBusy(resumeReply(reply.requestId) ? "streaming" : "sending");
   reply.listener = () => {
-    if (view !== page.view) return;
+    if (!view.isCurrent()) return;
     if (reply.state === "writing") {
       draft.show(reply.text);
       status.before(draft.element);
@@ -177,8 +173,7 @@ function failed(reply, draft, forget) {
   draft.discard();
   if (reply.startsConversation) forget();
   appendNotice({ kind: "error", title: "The reply could not be finished", text: reply.error.message });
-  if (!el.message.value) el.message.value = reply.question;
-  updateComposer();
+  giveBackText(reply.question);
 }
 
 // ---------------------------------------------------------------- after a reload: a true account of the reply
@@ -186,7 +181,7 @@ function failed(reply, draft, forget) {
 // The page was left while this reply was written: the server keeps what it had sent as a stopped reply, at its
 // next send. Until that is stored the page says so; then the conversation is shown as stored.
 async function showInterrupted(reply, question, { reopen, forget }) {
-  const view = page.view;
+  const view = currentView();
   setMessageState(question, "pending");
   let partial = null;
   if (reply.text) {
@@ -202,7 +197,7 @@ async function showInterrupted(reply, question, { reopen, forget }) {
   });
   setBusy("loading");
   const stored = await storedInTime(reply, view);
-  if (view !== page.view) return;
+  if (!view.isCurrent()) return;
   replies.delete(reply);
   setBusy(null);
   if (stored === "stored") {
@@ -218,15 +213,14 @@ async function showInterrupted(reply, question, { reopen, forget }) {
     title: "The reply was interrupted",
     text: "The page was left while the reply was being written, and nothing of it was saved. Your message is back in the box below to send again.",
   });
-  if (!el.message.value) el.message.value = reply.question;
-  updateComposer();
+  giveBackText(reply.question);
 }
 
 // "stored", or, once the wait is over, "not stored" or "no conversation" (a new one, never stored).
 async function storedInTime(reply, view) {
   const deadline = Date.now() + (reply.text ? STORED_WAIT_MS.withText : STORED_WAIT_MS.withoutText);
   let outcome = "not stored";
-  while (Date.now() < deadline && view === page.view) {
+  while (Date.now() < deadline && view.isCurrent()) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     try {
       const { messages } = await getConversation(reply.conversationId);

@@ -2,27 +2,25 @@
 // the reply, or what went wrong and what the person can do about it.
 
 import { ApiError, getConversation, newRequestId, postChat, sessionReady } from "./api.js";
-import { keepInUrl, refreshConversations, showConversation } from "./conversations.js";
+import { giveBackText, setBusy, takeComposerText } from "./composer.js";
+import { keepInUrl, showConversation } from "./conversation.js";
+import { refreshConversations, renderConversationList } from "./conversations.js";
 import { conflictAction, giveBack, takeEditing } from "./replace.js";
 import { replyAccepted, replyEnded, replyGrew, replyStarted } from "./replies.js";
+import { currentView, shownConversation } from "./shown.js";
 import { socketAvailable, streamReply, takeStoppedReply } from "./socket.js";
 import { refreshUsage } from "./usage.js";
 import {
   appendMessage,
   appendNotice,
-  el,
   hideTyping,
-  isBusy,
-  page,
   ReplyDraft,
   removeContinue,
   retryButton,
-  setBusy,
   setMessageState,
   showFinishedReply,
   showTyping,
-  updateComposer,
-} from "./view.js";
+} from "./thread.js";
 
 // How long the next message waits for a stopped reply to be stored (the server stores it at its next send).
 const STOP_SETTLE_MS = 5000;
@@ -34,12 +32,10 @@ const CATEGORY_NAMES = {
   other: "content our usage policy does not allow",
 };
 
-export function onSubmit(event) {
-  event.preventDefault();
-  const text = el.message.value;
-  if (isBusy() || !text.trim()) return;
-  el.message.value = "";
-  el.message.focus();
+// Send or Enter: the composer's text, in place of the last exchange while that is being edited.
+export function sendComposed() {
+  const text = takeComposerText();
+  if (text === null) return;
   const replacement = takeEditing(); // editing the last message: sent in its place
   sendMessage(text, appendMessage("user", text), newRequestId(), replacement);
 }
@@ -55,10 +51,10 @@ export function sendContinue() {
 }
 
 async function sendMessage(text, userMessage, requestId, replacement = null) {
-  const view = page.view;
+  const view = currentView();
   const draft = new ReplyDraft(userMessage);
   // Kept with its conversation, so that leaving it and coming back shows the reply still being written.
-  const inProgress = replyStarted({ requestId, conversationId: page.conversationId, question: text });
+  const inProgress = replyStarted({ requestId, conversationId: shownConversation(), question: text });
   setBusy("sending");
   removeContinue();
   setMessageState(userMessage, "pending");
@@ -66,8 +62,8 @@ async function sendMessage(text, userMessage, requestId, replacement = null) {
   showTyping();
   try {
     const data = await replyTo(text, requestId, view, draft, inProgress, replacement);
-    replyEnded(inProgress, { message: data.message, shown: view === page.view });
-    if (view !== page.view) return;
+    replyEnded(inProgress, { message: data.message, shown: view.isCurrent() });
+    if (!view.isCurrent()) return;
     replacement?.remove();
     setMessageState(userMessage, null);
     showConversation(data.conversation_id);
@@ -76,15 +72,15 @@ async function sendMessage(text, userMessage, requestId, replacement = null) {
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     replyEnded(inProgress, { error });
-    if (view !== page.view) return;
-    if (!page.conversationId) keepInUrl(null); // a new one, not stored: the URL set when it was accepted goes
+    if (!view.isCurrent()) return;
+    if (!shownConversation()) keepInUrl(null); // a new one, not stored: the URL set when it was accepted goes
     draft.discard();
     hideTyping();
     replacement?.hide(false); // not replaced: the old pair is still the last
     showFailure(error, text, userMessage, requestId, replacement);
   } finally {
     draft.cancel();
-    if (view === page.view) {
+    if (view.isCurrent()) {
       hideTyping();
       setBusy(null);
     }
@@ -99,21 +95,23 @@ async function replyTo(text, requestId, view, draft, inProgress, replacement) {
   await stoppedReplyStored();
   const replaces = replacement ? await replacement.lastUserId() : undefined;
   const hooks = {
-    isCurrent: () => view === page.view,
+    isCurrent: () => view.isCurrent(),
     onStreaming: () => setBusy("streaming"),
     onAccepted: (conversationId) => {
       replyAccepted(inProgress, conversationId);
+      renderConversationList(); // a new conversation is listed while its first reply is written
       // A new conversation goes in the URL at once: New chat then Back, or a reload, comes back to it.
-      if (view === page.view && !page.conversationId) keepInUrl(conversationId);
+      if (view.isCurrent() && !shownConversation()) keepInUrl(conversationId);
     },
     onText: (reply) => {
       replyGrew(inProgress, reply);
-      if (view === page.view) draft.show(reply);
+      if (view.isCurrent()) draft.show(reply);
     },
   };
-  const streamed = socketAvailable() ? await streamReply(text, requestId, page.conversationId, hooks, replaces) : null;
+  const conversationId = shownConversation();
+  const streamed = socketAvailable() ? await streamReply(text, requestId, conversationId, hooks, replaces) : null;
   if (streamed !== null) return streamed;
-  return postChat({ message: text, conversation_id: page.conversationId, request_id: requestId, replaces });
+  return postChat({ message: text, conversation_id: conversationId, request_id: requestId, replaces });
 }
 
 // The server stores a stopped reply when it notices the close, at its next send. A message sent before then
@@ -121,7 +119,7 @@ async function replyTo(text, requestId, view, draft, inProgress, replacement) {
 // it waits, a few seconds at most, until the conversation ends with the stopped reply.
 async function stoppedReplyStored() {
   const stopped = takeStoppedReply();
-  if (!stopped || stopped.conversationId !== page.conversationId) return;
+  if (!stopped || stopped.conversationId !== shownConversation()) return;
   for (const deadline = Date.now() + STOP_SETTLE_MS; Date.now() < deadline; ) {
     try {
       const { messages } = await getConversation(stopped.conversationId);
@@ -150,10 +148,7 @@ function showFailure(error, text, userMessage, requestId, replacement) {
   }
   setMessageState(userMessage, "failed");
   const retryable = error.status === 0 || error.status === 429 || error.status >= 500;
-  if (!retryable && !el.message.value) {
-    el.message.value = text; // e.g. too long: give the text back to edit
-    updateComposer();
-  }
+  if (!retryable) giveBackText(text); // e.g. too long: give the text back to edit
   const notice = appendNotice({
     kind: error.status === 429 ? "rate-limited" : "error",
     title: failureTitle(error),

@@ -1,20 +1,20 @@
 // Today's allowance (the spending ceilings): a banner when little is left of the caller's daily ceiling, and
 // when it resets once it is gone. Reads GET /api/v1/usage, the caller's own scope, at start and after each message.
 
+import { ApiError, getUsage } from "./api.js";
+
 // The share of the daily ceiling left under which the page warns.
 const WARN_BELOW = 0.2;
 
+const banner = document.getElementById("usage-banner");
+
 export async function refreshUsage() {
-  const banner = document.getElementById("usage-banner");
-  const url = document.getElementById("app")?.dataset.urlUsage;
-  if (!banner || !url) return;
   let usage;
   try {
-    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (!response.ok) return; // the banner keeps what it last knew
-    usage = await response.json();
-  } catch {
-    return;
+    usage = await getUsage();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return; // the banner keeps what it last knew
   }
   const notice = usageNotice(usage);
   banner.hidden = notice === null;
@@ -23,7 +23,7 @@ export async function refreshUsage() {
 }
 
 // Return {kind: "low" | "gone", text} for a usage answer, or null when there is nothing to say.
-export function usageNotice(usage, now = new Date()) {
+function usageNotice(usage, now = new Date()) {
   if (usage.limit_usd === null || usage.remaining_usd === null) return null;
   const resets = new Date(usage.resets_at);
   const at = resets.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });

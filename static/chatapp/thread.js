@@ -1,71 +1,31 @@
-// The page's DOM: the thread and its messages, notices, the composer and the page's busy state, the live
-// region, the sidebar. What the person typed is shown as typed; replies go through the Markdown renderer.
+// The thread: its messages, replies as they are written, notices, the typing dots, the marker for earlier pages,
+// and the live region. It owns its elements and whether the view follows a growing reply; other modules change
+// the thread through these functions. What the person typed is shown as typed; replies go through the Markdown
+// renderer.
 
+import { focusComposer, isBusy, onBusyChange } from "./composer.js";
 import { icon, node } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
 // A reply that did not end on its own (anything but end_turn) is never shown as a complete answer.
-export const CUT_REPLY_NOTES = {
+const CUT_REPLY_NOTES = {
   max_tokens: "Cut off: the reply reached its length limit.",
   time_limit: "Cut off: the reply ran out of time.",
   stopped: "Stopped before the end.",
 };
 
-export const app = document.getElementById("app");
-export const el = {
-  thread: document.getElementById("thread"),
-  welcome: document.getElementById("welcome"),
-  announcer: document.getElementById("announcer"),
-  composer: document.getElementById("composer"),
-  message: document.getElementById("message"),
-  send: document.getElementById("send"),
-  stop: document.getElementById("stop"),
-  hint: document.getElementById("composer-hint"),
-  list: document.getElementById("conversation-list"),
-  listEmpty: document.getElementById("conversations-empty"),
-  newChat: document.getElementById("new-chat"),
-  toggle: document.getElementById("sidebar-toggle"),
-  main: document.querySelector(".main"),
-  backdrop: document.getElementById("backdrop"),
-  offline: document.getElementById("offline-banner"),
-  dialog: document.getElementById("confirm-delete"),
-  dialogName: document.getElementById("confirm-delete-name"),
-  conversationsNav: document.querySelector(".conversations"),
-  conversationsMore: document.getElementById("conversations-more"),
-};
-export const page = {
-  conversationId: null,
-  // Bumped whenever the thread shows something else, so late answers for the old view are dropped.
-  view: 0,
-  follow: true, // the thread follows a growing reply until the reader scrolls up
-};
-let busy = null; // see setBusy
+const thread = document.getElementById("thread");
+const welcome = document.getElementById("welcome");
+const announcer = document.getElementById("announcer");
+let follow = true; // the thread follows a growing reply until the reader scrolls up
 
-// ---------------------------------------------------------------- busy state
+// Loading a conversation's history: busy to assistive technology until it is on screen.
+onBusyChange((mode) => {
+  if (mode === "loading") thread.setAttribute("aria-busy", "true");
+  else thread.removeAttribute("aria-busy");
+});
 
-// The page's busy state, set here only. null: idle. "loading": a conversation's history is on its way (a
-// message sent now would land above it). "sending": a reply is awaited. "streaming": a reply is being written
-// over the socket, and Stop takes the place of Send.
-export function setBusy(mode) {
-  const focused = document.activeElement;
-  busy = mode;
-  el.stop.hidden = mode !== "streaming";
-  el.send.hidden = mode === "streaming";
-  if (mode === "loading") el.thread.setAttribute("aria-busy", "true");
-  else el.thread.removeAttribute("aria-busy");
-  updateComposer();
-  // Focus on a button that just went away moves to the one in its place (Send → Stop) or to the message box.
-  if (focused === el.send && el.send.hidden) el.stop.focus();
-  if (focused === el.stop && el.stop.hidden) el.message.focus();
-}
-
-export function isBusy() {
-  return busy !== null;
-}
-
-export function updateComposer() {
-  el.send.disabled = isBusy() || !el.message.value.trim();
-}
+// ---------------------------------------------------------------- the thread
 
 // A message's own state, set here only: "pending", "blocked" or "failed" for a sent message, "streaming" for a
 // reply still being written (busy to assistive technology until it is complete), null once settled.
@@ -76,16 +36,14 @@ export function setMessageState(message, state) {
   else message.removeAttribute("aria-busy");
 }
 
-// ---------------------------------------------------------------- the thread
-
 export function announce(text) {
-  el.announcer.textContent = "";
-  setTimeout(() => (el.announcer.textContent = text), 50);
+  announcer.textContent = "";
+  setTimeout(() => (announcer.textContent = text), 50);
 }
 
 // What a screen reader hears of a reply: its rendered text (no Markdown markers, a link's text, not its URL),
 // blocks and cells kept apart, without the code blocks' language labels and Copy buttons.
-export function spokenText(message) {
+function spokenText(message) {
   const body = message.querySelector(".message-body").cloneNode(true);
   for (const header of body.querySelectorAll(".code-header")) header.remove();
   for (const cell of body.querySelectorAll("th, td")) cell.after(", ");
@@ -93,18 +51,18 @@ export function spokenText(message) {
   return body.textContent.replace(/,\s*\n/g, "\n").replace(/[ \t]+/g, " ").replace(/\s*\n\s*/g, "\n").trim();
 }
 
-export function scrollToEnd() {
-  el.thread.scrollTop = el.thread.scrollHeight;
+function scrollToEnd() {
+  thread.scrollTop = thread.scrollHeight;
 }
 
 // Within a few pixels of the end counts as at the end (rounding, the last line's padding).
 function atEnd() {
-  return el.thread.scrollHeight - el.thread.scrollTop - el.thread.clientHeight < 48;
+  return thread.scrollHeight - thread.scrollTop - thread.clientHeight < 48;
 }
 
 // `stored`: the message as the API gave it, when it is stored ({id, feedback?}): replies can then be rated.
 export function appendMessage(role, content, stopReason, stored) {
-  el.welcome.hidden = true;
+  welcome.hidden = true;
   const message = node("article", "message");
   message.dataset.role = role;
   message.setAttribute("aria-label", role === "user" ? "You" : "Assistant");
@@ -112,11 +70,11 @@ export function appendMessage(role, content, stopReason, stored) {
   if (role === "assistant") body.append(renderMarkdown(content));
   else body.textContent = content; // what the person typed, shown as typed
   message.append(body);
-  el.thread.append(message);
+  thread.append(message);
   if (role === "assistant") finishMessage(message, stopReason);
   if (stored?.id) markStored(message, stored);
-  if (role === "user") page.follow = true;
-  if (page.follow) scrollToEnd();
+  if (role === "user") follow = true;
+  if (follow) scrollToEnd();
   return message;
 }
 
@@ -128,11 +86,11 @@ export function onStoredReply(hook) {
 }
 
 // The message is stored now (`stored`: the API's {id, feedback?}): it carries its id, and replies get their hooks.
-export function markStored(message, stored) {
+function markStored(message, stored) {
   message.dataset.id = stored.id;
   if (stored.feedback) message.dataset.rating = stored.feedback.rating;
   if (message.dataset.role === "assistant") for (const hook of storedReplyHooks) hook(message);
-  if (page.follow) scrollToEnd();
+  if (follow) scrollToEnd();
 }
 
 // Re-render a reply that grew: blocks that came out the same stay untouched (no flicker, a selection inside
@@ -180,7 +138,7 @@ export class ReplyDraft {
   draw() {
     this.frame = 0;
     renderInto(this.element.querySelector(".message-body"), this.text);
-    if (page.follow) scrollToEnd();
+    if (follow) scrollToEnd();
   }
 
   finish(content, stopReason) {
@@ -188,7 +146,7 @@ export class ReplyDraft {
     if (!this.element) return finishedReply(this.question, content, stopReason);
     renderInto(this.element.querySelector(".message-body"), content);
     finishMessage(this.element, stopReason);
-    if (page.follow) scrollToEnd();
+    if (follow) scrollToEnd();
     return this.element;
   }
 
@@ -217,25 +175,25 @@ export function showFinishedReply(draft, message, { announced = true } = {}) {
 function finishedReply(question, content, stopReason) {
   const reply = appendMessage("assistant", content, stopReason);
   // A long reply is read from its start: keep the question at the top rather than jump to the end.
-  if (reply.offsetHeight > el.thread.clientHeight * 0.7) question.scrollIntoView({ block: "start" });
+  if (reply.offsetHeight > thread.clientHeight * 0.7) question.scrollIntoView({ block: "start" });
   return reply;
 }
 
 // The last reply, when incomplete, offers to go on (the thread's click handler sends "continue").
-export function offerContinue(message) {
+export function offerContinue(message = thread.lastElementChild) {
   const note = message?.querySelector(".stop-note");
-  if (!note || message !== el.thread.lastElementChild) return;
+  if (!note || message !== thread.lastElementChild) return;
   const button = node("button", "button continue", "Continue");
   button.type = "button";
   note.append(button);
 }
 
 export function removeContinue() {
-  for (const button of el.thread.querySelectorAll(".continue")) button.remove();
+  for (const button of thread.querySelectorAll(".continue")) button.remove();
 }
 
 export function appendNotice({ kind, title, text, action }) {
-  el.welcome.hidden = true;
+  welcome.hidden = true;
   const notice = node("article", "message notice");
   notice.dataset.role = "notice";
   notice.dataset.kind = kind;
@@ -244,7 +202,7 @@ export function appendNotice({ kind, title, text, action }) {
   content.append(node("strong", "notice-title", title), node("p", "notice-text", text));
   notice.append(icon(kind === "blocked" ? "shield" : "alert"), content);
   if (action) content.append(action);
-  el.thread.append(notice);
+  thread.append(notice);
   scrollToEnd();
   announce(`${title}. ${text}`);
   return notice;
@@ -266,7 +224,7 @@ export function retryButton(waitSeconds, onRetry) {
   button.addEventListener("click", () => {
     if (isBusy()) return;
     onRetry();
-    el.message.focus();
+    focusComposer();
   });
   return button;
 }
@@ -283,7 +241,7 @@ export function showTyping() {
   typing.setAttribute("role", "status");
   typing.append(node("span", "dot"), node("span", "dot"), node("span", "dot"));
   typing.append(node("span", "visually-hidden", "The assistant is writing a reply"));
-  el.thread.append(typing);
+  thread.append(typing);
   scrollToEnd();
 }
 
@@ -291,35 +249,95 @@ export function hideTyping() {
   document.getElementById("typing")?.remove();
 }
 
+// An empty thread, for another view: the welcome shows, and the view follows the next reply.
 export function clearThread() {
-  el.thread.replaceChildren(el.welcome);
-  el.welcome.hidden = false;
+  thread.replaceChildren(welcome);
+  welcome.hidden = false;
+  follow = true;
+}
+
+// Shown while a conversation loads (no welcome), or once it turns out to be empty (`shown`).
+export function showWelcome(shown) {
+  welcome.hidden = !shown;
+}
+
+// A line of status at the end of the thread (a reply still being written elsewhere), read out when it changes.
+export function appendStatus(text) {
+  const status = node("p", "reply-status", text);
+  status.setAttribute("role", "status");
+  thread.append(status);
+  return status;
+}
+
+// The last exchange as stored and shown: a settled reply right after its settled message, or null. Blocked or
+// failed messages after it were never stored.
+export function lastSettledExchange() {
+  const settled = ":scope > .message[data-role='assistant']:not([data-state]):not([hidden])";
+  const replies = thread.querySelectorAll(settled);
+  const reply = replies[replies.length - 1];
+  const user = reply?.previousElementSibling;
+  if (!user?.matches(".message[data-role='user']:not([data-state])")) return null;
+  return { user, reply };
+}
+
+// `handler(event)` hears every click in the thread (feedback buttons, edit and regenerate).
+export function onThreadClick(handler) {
+  thread.addEventListener("click", handler);
+}
+
+// `callback()` runs after every change to the thread's messages: added, removed, settled, hidden.
+export function onThreadChange(callback) {
+  const observer = new MutationObserver(() => callback());
+  observer.observe(thread, { childList: true, subtree: true, attributeFilter: ["data-state", "hidden"] });
+}
+
+// ---------------------------------------------------------------- earlier pages
+
+// The marker above the messages while earlier ones can be loaded: made at the top, without moving a view that is
+// at the end off it (a conversation opens at its end).
+export function earlierMarker() {
+  let marker = document.getElementById("thread-earlier");
+  if (marker) return marker;
+  const atEndNow = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 2;
+  marker = node("p", "thread-earlier");
+  marker.id = "thread-earlier";
+  marker.setAttribute("role", "status");
+  thread.prepend(marker);
+  if (atEndNow) scrollToEnd();
+  return marker;
+}
+
+// `onVisible()` runs when the top of the thread (within 200 px) comes into view; null without IntersectionObserver.
+export function watchThreadTop(onVisible) {
+  if (!("IntersectionObserver" in window)) return null;
+  const seen = (entries) => entries.some((entry) => entry.isIntersecting) && onVisible();
+  return new IntersectionObserver(seen, { root: thread, rootMargin: "200px 0px 0px 0px" });
 }
 
 // Earlier messages go above the ones on screen without moving them: the reader keeps their place.
 export function prependMessages(messages, marker) {
-  const anchor = el.thread.querySelector(":scope > .message") || marker.nextElementSibling;
+  const anchor = thread.querySelector(":scope > .message") || marker.nextElementSibling;
   const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
   const fragment = document.createDocumentFragment();
   // appendMessage builds a message exactly as everywhere else; it is then moved above the others.
   for (const message of messages) {
     fragment.append(appendMessage(message.role, message.content, message.stop_reason, message));
   }
-  el.thread.insertBefore(fragment, anchor);
-  if (anchor) el.thread.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+  thread.insertBefore(fragment, anchor);
+  if (anchor) thread.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
 }
 
 // The thread's own behaviour: following a growing reply, the code blocks' Copy buttons, and Continue.
 export function watchThread(onContinue) {
   // The view follows a growing reply until the reader scrolls up, and again once they are back at the end.
-  el.thread.addEventListener("scroll", () => (page.follow = atEnd()), { passive: true });
-  el.thread.addEventListener("wheel", (event) => event.deltaY < 0 && (page.follow = false), { passive: true });
-  el.thread.addEventListener("click", (event) => {
+  thread.addEventListener("scroll", () => (follow = atEnd()), { passive: true });
+  thread.addEventListener("wheel", (event) => event.deltaY < 0 && (follow = false), { passive: true });
+  thread.addEventListener("click", (event) => {
     const copy = event.target.closest(".code-copy");
     if (copy) copyCode(copy, copy.closest(".code-block").querySelector("pre"));
     if (event.target.closest(".continue") && !isBusy()) {
       onContinue();
-      el.message.focus();
+      focusComposer();
     }
   });
 }
@@ -334,33 +352,4 @@ async function copyCode(button, pre) {
     button.textContent = "Press Ctrl+C";
   }
   setTimeout(() => (button.textContent = "Copy"), 2000);
-}
-
-// ---------------------------------------------------------------- the sidebar on small screens
-
-export const SMALL_SCREEN = "(max-width: 767px)"; // chat.css's breakpoint
-
-export function sidebarOpen() {
-  return app.classList.contains("sidebar-open");
-}
-
-// The sidebar is on screen: always on a wide screen, on a small one while open.
-export function sidebarShown() {
-  return sidebarOpen() || !matchMedia(SMALL_SCREEN).matches;
-}
-
-export function openSidebar() {
-  app.classList.add("sidebar-open");
-  el.toggle.setAttribute("aria-expanded", "true");
-  el.backdrop.hidden = false;
-  el.main.inert = true; // keyboard focus stays in the open sidebar
-  el.newChat.focus();
-}
-
-export function closeSidebar() {
-  if (!sidebarOpen()) return;
-  app.classList.remove("sidebar-open");
-  el.toggle.setAttribute("aria-expanded", "false");
-  el.backdrop.hidden = true;
-  el.main.inert = false;
 }
