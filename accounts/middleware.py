@@ -10,11 +10,9 @@ ACCOUNT_PATHS = ("/accounts/", "/_allauth/")
 
 
 def account_pages_csp() -> str:
-    """Return the policy of the account pages: the chat page's, with the identity provider as a form target.
-
-    Chromium applies form-action to the redirects that follow a form's POST too: the single sign-on button
-    POSTs here and is redirected to the provider's authorize URL.
-    """
+    """Return the policy of the account pages: the chat page's, with the identity provider as a form target."""
+    # Chromium applies form-action to the redirects that follow a form's POST too: the single sign-on button
+    # POSTs here and is redirected to the provider's authorize URL.
     form_targets = ["'self'"]
     if settings.OIDC_SERVER_URL:
         parts = urlsplit(settings.OIDC_SERVER_URL)

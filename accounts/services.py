@@ -8,12 +8,9 @@ from security.services.moderation import blocked_prompts_unlink
 
 
 def account_delete(*, user: AbstractBaseUser) -> None:
-    """Delete the person, their conversations, messages and request markers; their blocked prompts stay, unlinked.
-
-    Conversations go first: should DynamoDB fail, the account is still there to try again.
-    """
+    """Delete the person, their conversations, messages and request markers; their blocked prompts stay, unlinked."""
     owner = f"user:{user.pk}"
-    conversations_delete_all(owner=owner)
+    conversations_delete_all(owner=owner)  # first: should DynamoDB fail, the account is still there to try again
     with transaction.atomic():
         blocked_prompts_unlink(owner=owner)
         user.delete()

@@ -167,8 +167,7 @@ def latency(repeats: int, misses_only: bool = False) -> dict:
 
 
 def replay(path: str) -> dict:
-    """Post a trace of (conversation number, message), conversations one after another; a conversation whose
-    first message was blocked starts with its next one."""
+    """Post a trace of (conversation number, message); return each one's status and verdict source, and the prices."""
     from django.conf import settings
 
     client, _ = load_app()
@@ -181,7 +180,7 @@ def replay(path: str) -> dict:
             clear_conversations()
             since_clear = 0
         status, body = client.chat(message, conversations.get(number))
-        if status == 200:
+        if status == 200:  # a conversation whose first message was blocked starts with its next one
             conversations.setdefault(number, body["conversation_id"])
         outcomes.append([status, body.get("screening", {}).get("source")])
         since_clear += 1

@@ -58,11 +58,9 @@ def _first_request(answer: dict) -> dict:
 
 
 def import_profile(env: dict[str, str]) -> list[dict]:
-    """Return the modules with the most cumulative import time (`-X importtime`) up to the first response.
-
-    Every depth is listed, so a package's time includes its children's: read `depth` to see the chain.
-    """
+    """Return the modules with the most cumulative import time (`-X importtime`) up to the first response."""
     stderr = run_child("child_app.py", "first", env=env, python_flags=("-X", "importtime"))["stderr"]
+    # Every depth is listed, so a package's time includes its children's: `depth` shows the chain.
     rows = re.findall(r"^import time:\s+\d+ \|\s+(\d+) \|( +)(\S+)$", stderr, flags=re.MULTILINE)
     top = [{"module": name, "cumulative_ms": int(us) / 1000, "depth": len(indent) // 2} for us, indent, name in rows]
     return sorted(top, key=lambda row: -row["cumulative_ms"])[:TOP_IMPORTS]

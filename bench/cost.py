@@ -19,7 +19,7 @@ SPLIT = 0.02  # share of conversations that split "ignore previous instructions"
 GENERIC = 0.5  # share of follow-ups that are stock phrases, repeated across conversations
 TURNS = [1, 1, 2, 3, 4, 5, 6]  # a conversation's length, drawn uniformly
 CONTEXT_TURNS = 10  # SCREENING_CONTEXT_TURNS for the replay with context (the default: HISTORY_MESSAGES / 2)
-WINDOW_BEFORE = 4  # the window before it covered the chat model's history (issue 20), replayed for comparison
+WINDOW_BEFORE = 4  # the baseline: a screening window narrower than the chat model's history (issue 20)
 TOPICS = "tides volcanoes sourdough python recursion taxes gardening chess jazz comets glaciers bridges".split()
 ASKS = ["How do", "Explain", "Why are", "Give me three facts about", "What should I know about", "Compare"]
 FOLLOW_UPS = [
@@ -39,8 +39,7 @@ Turn = tuple[int, str]  # (conversation number, message), conversations one afte
 
 
 def make_trace(count: int, *, seed: int = 6) -> list[Turn]:
-    """Return `count` messages in conversations: first messages repeat, vary or attack; follow-ups are stock
-    phrases or new questions; a few conversations split an attack over two turns."""
+    """Return `count` messages in conversations (first messages repeat, vary or attack; a few split an attack)."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible trace, not a secret
     trace: list[Turn] = []
     openers: list[str] = []
@@ -83,18 +82,15 @@ def variant(text: str, rng: random.Random) -> str:
 
 
 def expected_outcomes(trace: list[Turn], *, context_turns: int) -> tuple[int, int]:
-    """Return the screening calls the trace needs (one per distinct screened text in its context) and the blocks.
-
-    Mirrors the app: a follow-up's context is the last `context_turns` stored user turns of its conversation; a
-    blocked turn is never stored, and a conversation whose first message was blocked starts with the next one.
-    """
+    """Return the screening calls the trace needs (one per distinct screened text in its context) and the blocks."""
     keys, stored, blocked = set(), defaultdict(list), 0
     for conversation, message in trace:
+        # As the app does: a follow-up's context is the last `context_turns` stored user turns of its conversation.
         screened, earlier = screened_text(message), stored[conversation]
         context = tuple(earlier[-context_turns:]) if context_turns > 0 else ()
         keys.add((screened, context))
         if malicious_in_context(list(context), screened):
-            blocked += 1
+            blocked += 1  # never stored: a conversation whose first message was blocked starts with the next one
         else:
             earlier.append(screened)
     return len(keys), blocked
@@ -160,8 +156,7 @@ def dollars(tokens: dict[str, dict[str, int]], prices: dict[str, list[float]]) -
 
 
 def run(world: World, *, messages: int | None = None) -> dict:
-    """Replay a generated trace with context on, off, and at the window it had before, each through one app process
-    and fresh tables."""
+    """Replay a generated trace with context on, off and at WINDOW_BEFORE, each through one app and fresh tables."""
     trace = make_trace(messages or MESSAGES)
     result = replay(world, trace, context_turns=CONTEXT_TURNS)
     result["context_off"] = replay(world, trace, context_turns=0)

@@ -155,7 +155,7 @@ def context_rows(result: dict) -> list[Row]:
 
 
 def window_rows(result: dict) -> list[Row]:
-    """Return what screening with the whole history the chat model sees costs against the window it had before."""
+    """Return what screening with the whole history the chat model sees costs against the WINDOW_BEFORE baseline."""
     before = result.get("window_before")
     if before is None:
         return []

@@ -141,12 +141,11 @@ def _frames(reply: dict[str, Any]) -> dict[str, Any]:
 
 
 def cost_per_1000(long_reply: dict[str, Any]) -> dict[str, float]:
-    """Return the transport's cost per 1,000 messages, each answered with the benchmark's 1,000-token reply:
-    WebSocket messages (one in, one per frame out), connection-minutes (a socket open for the reply, billed by
-    the started minute) and Lambda (invocation + duration for the whole reply). Model tokens are benchmark 4's."""
+    """Return the transport's cost (USD) per 1,000 messages, each answered with the benchmark's 1,000-token reply."""
+    # Model tokens are left out: benchmark 4 counts them.
     messages = 1000
-    ws_messages = messages * (1 + long_reply["calls"])
-    minutes = messages * math.ceil(long_reply["seconds"] / 60)
+    ws_messages = messages * (1 + long_reply["calls"])  # one in, one per frame out
+    minutes = messages * math.ceil(long_reply["seconds"] / 60)  # a socket open for the reply, billed by started minute
     lambda_gb_seconds = messages * long_reply["seconds"] * LAMBDA_GB
     return {
         "websocket_messages": ws_messages,

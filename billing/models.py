@@ -4,11 +4,10 @@ from django.db import models
 
 
 class PersonCeiling(models.Model):
-    """A person's own daily spending ceiling, over the default (BUDGET_USER_DAILY_USD); 0 pauses them.
+    """A person's own daily spending ceiling, over the default (BUDGET_USER_DAILY_USD); 0 pauses them."""
 
-    The admin's record of it: the chat reads the copy that saving this writes to the ledger table (DynamoDB), so
-    a message never touches the ORM for it.
-    """
+    # The admin's record of it: the chat reads the copy that saving this writes to the ledger table (DynamoDB), so
+    # a message never touches the ORM for it.
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="spending_ceiling")
     daily_usd = models.DecimalField(

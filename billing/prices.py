@@ -71,12 +71,10 @@ def model_price(model_id: str) -> Price:
 
 
 def usage_cost(model_id: str, usage: dict[str, int]) -> int:
-    """Return the µUSD a call cost from its reported usage (`core.aws.message_usage`'s names).
-
-    langchain-aws counts cache reads and writes inside `input_tokens`, so they are taken out of it.
-    """
+    """Return the µUSD a call cost from its reported usage (`core.aws.message_usage`'s names)."""
     price = model_price(model_id)
     cache_read, cache_write = usage.get("cache_read_tokens", 0), usage.get("cache_write_tokens", 0)
+    # langchain-aws counts cache reads and writes inside `input_tokens`.
     plain_input = max(0, usage.get("input_tokens", 0) - cache_read - cache_write)
     dollars_per_million = (
         plain_input * price.input

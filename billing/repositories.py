@@ -47,10 +47,7 @@ def _condition_failed(error: Exception) -> bool:
 
 
 def spend_reserve(period: str, key: str, amount: int, *, ceiling: int | None, expires_at: datetime) -> int | None:
-    """Add `amount` to `key`'s spend with one atomic ADD and return the new total.
-
-    With a `ceiling`, the ADD is conditional: None (nothing added) when it would take the total past it.
-    """
+    """Add `amount` to `key`'s spend atomically; return the new total, or None (nothing added) past `ceiling`."""
     if ceiling is not None and amount > ceiling:
         return None  # a first ADD of the day would pass `does_not_exist` whatever its amount
     item = LedgerItem(period, key)

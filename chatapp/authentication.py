@@ -19,13 +19,11 @@ class _CsrfCheck(CsrfViewMiddleware):
 
 
 class CsrfEnforcedSessionAuthentication(SessionAuthentication):
-    """Authenticate from the Django session; unsafe methods need a valid X-CSRFToken whoever the caller is.
-
-    DRF only checks CSRF for logged-in users, but an anonymous session owns conversations too, so a
-    cross-site form must not be able to post into it.
-    """
+    """Authenticate from the Django session; unsafe methods need a valid X-CSRFToken whoever the caller is."""
 
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, None] | None:
+        # DRF only checks CSRF for logged-in users, but an anonymous session owns conversations too, so a
+        # cross-site form must not be able to post into it.
         self.enforce_csrf(request)
         user = getattr(request._request, "user", None)
         if not user or not user.is_active:
@@ -42,14 +40,12 @@ class CsrfEnforcedSessionAuthentication(SessionAuthentication):
 
 
 def request_owner(request: HttpRequest) -> str:
-    """Return who owns conversations for this request: the user, else the session (created if needed).
-
-    Only the session endpoint and a chat post create sessions, at most NEW_SESSION_IP_RATE_LIMIT per client
-    IP (RateLimited beyond); other calls use `existing_owner`.
-    """
+    """Return who owns conversations for this request: the user, else the session (created if needed)."""
     owner = existing_owner(request)
     if owner is not None:
         return owner
+    # Only the session endpoint and a chat post create sessions (other calls use `existing_owner`), at most
+    # NEW_SESSION_IP_RATE_LIMIT per client IP: RateLimited beyond.
     new_session_admit(ip=client_ip(request))
     request.session.save()
     return f"session:{request.session.session_key}"

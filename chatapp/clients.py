@@ -41,8 +41,7 @@ class ChatModel(Protocol):
     def stream(
         self, *, system_prompt: str, history: list[tuple[str, str]], message: str, end: ReplyEnd
     ) -> Iterator[str]:
-        """Yield the reply to `message` after `history` ((role, content) pairs, oldest first) as it is written,
-        under `system_prompt`.
+        """Yield the reply to `message` after `history` ((role, content), oldest first) under `system_prompt`.
 
         Once the iterator is exhausted, `end` holds the stop reason and usage. Raise ModelUnavailable on any
         failure, before or during the text; closing the iterator closes the model's stream.
@@ -75,8 +74,7 @@ class BedrockChatModel:
         )
 
     def warm(self) -> None:
-        """Stream one reply through langchain-aws, answered just before the socket: a first reply's loading and
-        event-stream parsing, nothing sent."""
+        """Load what a first reply loads (event-stream parsing too): stream one, answered just before the socket."""
         usage = {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}
         reply = b"".join(  # ConverseStream's events, as Bedrock frames them
             converse_stream_event(event, payload)
@@ -119,14 +117,12 @@ class BedrockChatModel:
 
 
 def _prompt_caching(system_prompt: str, history: list[tuple[str, str]]) -> dict[str, Any]:
-    """Return the invoke options that add Bedrock cachePoints, when the stable prefix is long enough to cache.
-
-    langchain-aws then places them after the system prompt and the stable history, so the next turn of the
-    conversation reads that prefix from the cache (billed at a tenth of the input price).
-    """
+    """Return the invoke options that add Bedrock cachePoints, when the stable prefix is long enough to cache."""
     prefix_chars = len(system_prompt) + sum(len(content) for _role, content in history)
     if prefix_chars / 4 < settings.PROMPT_CACHE_MIN_TOKENS:
         return {}
+    # langchain-aws places them after the system prompt and the stable history, so the conversation's next turn
+    # reads that prefix from the cache (billed at a tenth of the input price).
     return {"cache_control": {"type": "ephemeral"}}
 
 

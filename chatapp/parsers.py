@@ -14,13 +14,7 @@ MAX_JSON_DEPTH = 32
 
 
 class BoundedJSONParser(JSONParser):
-    """Parse a UTF-8 JSON body of at most `MAX_REQUEST_BYTES` bytes into Python values, or refuse it.
-
-    Larger bodies are 413 `payload_too_large`. Anything that is not plain JSON is 400 `invalid_request`: bytes
-    that are not UTF-8 (RFC 8259 allows no other encoding, so a declared charset is ignored), syntax errors,
-    NaN/Infinity, integers over Python's 4,300-digit limit, nesting deeper than MAX_JSON_DEPTH, and an object
-    that repeats a key (parsers disagree on which value wins, so none is chosen).
-    """
+    """Parse a UTF-8 JSON body into Python values: 413 over `MAX_REQUEST_BYTES`, 400 for anything but plain JSON."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
         limit = settings.MAX_REQUEST_BYTES
@@ -31,11 +25,12 @@ class BoundedJSONParser(JSONParser):
 
 
 def json_document(body: str | bytes) -> Any:
-    """Return the JSON value in `body` (UTF-8 bytes, or text); raise InvalidRequest for anything but plain JSON.
-
-    The HTTP parser's rules, shared with the socket's frames: see BoundedJSONParser.
-    """
+    """Return the JSON value in `body` (UTF-8 bytes, or text); raise InvalidRequest for anything but plain JSON."""
+    # One set of rules for HTTP bodies (BoundedJSONParser) and the socket's frames. Not plain JSON: bytes that are
+    # not UTF-8, syntax errors, NaN/Infinity, integers over Python's 4,300-digit limit, nesting deeper than
+    # MAX_JSON_DEPTH, and an object that repeats a key.
     try:
+        # RFC 8259 allows no other encoding, so a declared charset is ignored.
         text = body.decode("utf-8") if isinstance(body, bytes) else body
     except UnicodeDecodeError as exc:
         raise _invalid(f"it is not UTF-8 (byte {exc.start})") from exc
@@ -51,6 +46,7 @@ def json_document(body: str | bytes) -> Any:
 
 
 def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Parsers disagree on which value of a repeated key wins, so none is chosen.
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:

@@ -25,10 +25,8 @@ class ConversationDetail(Conversation):
 
 
 def conversation_list(*, owner: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> ConversationPage:
-    """Return a page of the owner's conversations, most recently active first, and the cursor to the next page.
-
-    InvalidRequest when `cursor` was not made for this owner's list.
-    """
+    """Return a page of the owner's conversations, most recently active first, and the cursor to the next page."""
+    # InvalidRequest when `cursor` was not made for this owner's list.
     after = cursor_load(cursor, owner=owner, listing=CONVERSATIONS, field="cursor") if cursor else None
     items, more = repositories.conversations_page(owner, limit=limit, after=after)
     position = repositories.conversation_position(items[-1]) if more else None
@@ -39,15 +37,11 @@ def conversation_list(*, owner: str, limit: int = DEFAULT_LIMIT, cursor: str | N
 def conversation_get(
     *, owner: str, conversation_id: str, limit: int = DEFAULT_LIMIT, before: str | None = None
 ) -> ConversationDetail:
-    """Return the owner's conversation with a page of its messages (oldest first) and the cursor to earlier ones.
-
-    The page is the latest `limit` messages, or those before `before`; an odd `limit` is rounded down, as
-    pages hold whole user/assistant pairs.
-    NotFound for anyone else's conversation, whatever the cursor; InvalidRequest for a cursor not made for
-    this conversation and owner.
-    """
-    limit = max(2, limit - limit % 2)
+    """Return the owner's conversation with a page of its messages (oldest first) and the cursor to earlier ones."""
+    limit = max(2, limit - limit % 2)  # pages hold whole user/assistant pairs
     listing = _messages_listing(conversation_id)
+    # NotFound for anyone else's conversation, whatever the cursor; InvalidRequest for a cursor not made for this
+    # conversation and owner.
     try:
         position = cursor_load(before, owner=owner, listing=listing, field="before") if before else None
     except InvalidRequest:

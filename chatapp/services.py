@@ -14,16 +14,14 @@ def conversation_delete(*, owner: str, conversation_id: str) -> None:
 
 
 def conversations_transfer(*, owner: str, successor: str) -> int:
-    """Give every conversation of `owner` (an anonymous session) to `successor`; return how many moved.
-
-    Idempotent. Setting the session's successor returns, consistently, every conversation it started, and
-    from then on a first message it is still answering is stored for `successor`. Each conversation then
-    moves on the condition that it is still `owner`'s; a reply `owner` was writing into one that moved still
-    lands there, as the conversation remembers its previous owner (repositories.exchange_store). The by_owner
-    index adds any conversation started before sessions kept their list.
-    """
+    """Give each conversation of the session `owner` to `successor`, idempotently; return how many moved."""
+    # Setting the session's successor returns, consistently, every conversation it started, and after it a first
+    # message the session is still answering is stored for `successor`.
     started = repositories.owner_successor_set(owner, successor=successor, now=datetime.now(tz=UTC))
     moved = 0
+    # The by_owner index adds the conversations the session's list lacks: those stored before sessions kept one.
     for conversation_id in sorted(started | set(repositories.owner_conversation_ids(owner))):
+        # Each moves only while it is still `owner`'s; a reply `owner` was writing into one that moved still lands
+        # there, as the conversation remembers its previous owner (repositories.exchange_store).
         moved += repositories.conversation_owner_move(conversation_id, owner=owner, successor=successor)
     return moved

@@ -29,11 +29,9 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 class CounterRateThrottle:
-    """Allow `rate` (the setting named by `rate_setting`, e.g. "20/min") requests per identity; empty: no limit.
+    """Allow `rate` (the setting named by `rate_setting`, e.g. "20/min") requests per identity; empty: no limit."""
 
-    DRF's names (`scope`, `rate`, `wait()`), on a shared counter instead of DRF's per-process history.
-    """
-
+    # DRF's names (`scope`, `rate`, `wait()`), on a shared counter instead of DRF's per-process history.
     scope = ""
     rate_setting = ""
     timer = time.time
@@ -43,10 +41,7 @@ class CounterRateThrottle:
         self._wait = 0.0
 
     def allow_ident(self, ident: str) -> bool:
-        """Count one request of `ident` (pseudonymised: it becomes part of a stored key) in its current window.
-
-        Return False once the window holds more than `rate` allows.
-        """
+        """Count one request of `ident` (pseudonymised: it is part of a stored key); return False once over `rate`."""
         if not self.rate:
             return True
         num_requests, duration = parse_rate(self.rate)
@@ -97,11 +92,9 @@ def new_session_admit(*, ip: str) -> None:
 
 
 def chat_rate_limits_check(*, owner: str, ip: str) -> None:
-    """Count one chat message against its owner's limit (CHAT_RATE_LIMIT) and its client IP's (CHAT_IP_RATE_LIMIT).
-
-    Both counters (one DynamoDB write each) are written at once; over either limit is RateLimited, with the
-    longer wait. The same for POST and the WebSocket.
-    """
+    """Count one chat message against its owner's limit (CHAT_RATE_LIMIT) and its client IP's (CHAT_IP_RATE_LIMIT)."""
+    # POST and the WebSocket alike. Both counters (one DynamoDB write each) are written at once; over either limit
+    # is RateLimited, with the longer wait.
     counters = [(ChatRateThrottle(), observability.owner_hash(owner)), (ChatIpRateThrottle(), ip_ident(ip))]
     allowed = concurrency.gather(*(functools.partial(throttle.allow_ident, ident) for throttle, ident in counters))
     waits = [throttle.wait() for (throttle, _), ok in zip(counters, allowed, strict=True) if not ok]

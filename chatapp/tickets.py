@@ -60,10 +60,7 @@ def socket_ticket_id(*, ticket: str) -> str:
 
 
 def socket_ticket_holder(*, ticket: str) -> TicketHolder:
-    """Return whom `ticket` stands for, without checking its session; raise TicketInvalid when it is not a ticket.
-
-    Check the session with `socket_ticket_session_check` before the ticket is honoured.
-    """
+    """Return whom `ticket` stands for (TicketInvalid if none); honour it only after `socket_ticket_session_check`."""
     ticket_id = socket_ticket_id(ticket=ticket)
     with _known_holders_lock:
         if (holder := _known_holders.get(ticket_id)) is not None:

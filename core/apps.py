@@ -21,13 +21,7 @@ class CoreConfig(AppConfig):
 
 
 def _honour_only_text_charsets() -> None:
-    """Make Django ignore a Content-Type charset that is not one of HONOURED_CHARSETS.
-
-    Django takes any name `codecs.lookup` knows, and decodes the query string with it as it builds the request,
-    before any middleware runs: `?a=1` with `charset=rot13` or `zlib_codec` (not text encodings) or `undefined`
-    raised LookupError or UnicodeError there, a 500 that nothing in the project could catch. Patched here, it
-    holds for every server (runserver, gunicorn, Zappa's handler) and for the test client.
-    """
+    """Make Django ignore a Content-Type charset that is not one of HONOURED_CHARSETS."""
 
     def set_content_type_params(request: HttpRequest, meta: dict[str, Any]) -> None:
         """Django's own, with HONOURED_CHARSETS instead of any name codecs knows."""
@@ -36,6 +30,10 @@ def _honour_only_text_charsets() -> None:
         if charset is not None and _is_honoured(charset):
             request.encoding = charset
 
+    # Django takes any name `codecs.lookup` knows, and decodes the query string with it as it builds the request,
+    # before any middleware runs: `?a=1` with `charset=rot13` or `zlib_codec` (not text encodings) or `undefined`
+    # would raise LookupError or UnicodeError there, a 500 that nothing in the project could catch. Patched on the
+    # class, it holds for every server (runserver, gunicorn, Zappa's handler) and for the test client.
     HttpRequest._set_content_type_params = set_content_type_params  # type: ignore[method-assign]
 
 

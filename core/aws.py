@@ -58,13 +58,11 @@ def _bedrock_control_client_built() -> Any:
 
 
 class _BedrockControlClientOnFirstUse:
-    """The Bedrock control-plane client, built when something first calls it.
+    """The Bedrock control-plane client, built when something first calls it."""
 
-    ChatBedrockConverse calls it only to resolve an application inference profile (never for this app's
-    model ids), but builds one of its own, from a fresh session, per model unless it is given one. Building
-    it costs ~130 ms of a cold start (the bedrock service model is large) for a client that is never called.
-    """
-
+    # ChatBedrockConverse calls it only to resolve an application inference profile (never for this app's
+    # model ids), but builds one of its own, from a fresh session, per model unless it is given one. Building
+    # it costs ~130 ms of a cold start (the bedrock service model is large) for a client that is never called.
     def __getattr__(self, name: str) -> Any:
         return getattr(_bedrock_control_client_built(), name)
 
@@ -87,19 +85,17 @@ def converse_answer(content: list[dict[str, Any]], stop_reason: str) -> dict[str
 
 @contextmanager
 def answered_before_send(client: Any, body: bytes, *, content_type: str) -> Iterator[None]:
-    """Answer every call `client` makes inside the block with `body` (HTTP 200), just before it is sent.
-
-    For the warm-ups during init and after a SnapStart restore: a call runs botocore's whole path (validating,
-    serialising, signing, the HTTP request built for its endpoint, then the response parsed, event streams
-    included) except the socket, so it loads and touches what a first real call would; nothing is sent or
-    billed. (botocore's Stubber answers earlier, before the request is even built.)
-    """
+    """Answer every call `client` makes inside the block with `body` (HTTP 200), just before it is sent."""
     from botocore.awsrequest import AWSResponse
 
     def answer(request: Any, **_: Any) -> AWSResponse:
         headers = {"content-type": content_type, "x-amzn-requestid": "warm-up"}
         return AWSResponse(request.url, 200, headers, _CannedBody(body))
 
+    # For the warm-ups during init and after a SnapStart restore: a call runs botocore's whole path (validating,
+    # serialising, signing, the HTTP request built for its endpoint, then the response parsed, event streams
+    # included) except the socket, so it loads and touches what a first real call would; nothing is sent or
+    # billed. botocore's Stubber answers earlier, before the request is even built.
     event = f"before-send.{client.meta.service_model.service_id.hyphenize()}"
     client.meta.events.register_first(event, answer, unique_id="warm-up")
     try:
@@ -128,8 +124,8 @@ def converse_stream_event(event_type: str, payload: dict[str, Any]) -> bytes:
 
 
 def eventstream_message(headers: dict[str, str], payload: bytes) -> bytes:
-    """Frame `payload` as AWS's event streams do (ConverseStream's answer is a sequence of these): total and
-    headers lengths, prelude CRC, string headers, payload, message CRC."""
+    """Frame `payload` as one AWS event-stream message (ConverseStream's answer is a sequence of these)."""
+    # Total and headers lengths, prelude CRC, string headers, payload, message CRC.
     encoded = b"".join(
         struct.pack(">B", len(name)) + name.encode() + struct.pack(">BH", 7, len(value)) + value.encode()
         for name, value in headers.items()
@@ -141,20 +137,16 @@ def eventstream_message(headers: dict[str, str], payload: bytes) -> bytes:
 
 @functools.cache
 def connections_client(endpoint_url: str | None) -> Any:
-    """Return an API Gateway Management API client for one WebSocket API stage (`None`: the SDK's endpoint).
-
-    AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, when set, wins (botocore reads it when no endpoint is passed): the
-    local gateway and tests serve @connections over http.
-    """
+    """Return an API Gateway Management API client for one WebSocket API stage (`None`: the SDK's endpoint)."""
     config = Config(connect_timeout=1.0, read_timeout=2.0, retries={"mode": "standard", "total_max_attempts": 2})
+    # AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, when set, wins (botocore reads it when no endpoint is passed): the
+    # local gateway and tests serve @connections over http.
     return aws_client("apigatewaymanagementapi", config, endpoint_url=endpoint_url)
 
 
 def retried_call_worst_case(*, attempts: int, connect_timeout: float, read_timeout: float) -> float:
-    """Return the longest a call can take: every attempt times out, with botocore's standard backoff between.
-
-    Standard mode waits at most min(2**i, 20) s before retry i+1 (throttling; other errors wait far less).
-    """
+    """Return the longest a call can take: every attempt times out, with botocore's standard backoff between."""
+    # Standard mode waits at most min(2**i, 20) s before retry i+1 (throttling; other errors wait far less).
     backoff = sum(min(2**retry, 20) for retry in range(attempts - 1))
     return attempts * (connect_timeout + read_timeout) + backoff
 
@@ -169,13 +161,10 @@ def screening_worst_case() -> float:
 
 
 def chat_request_worst_case() -> dict[str, float]:
-    """Return the worst case, in seconds, of each part of one POST chat request (see the budget in settings).
-
-    `reply` is the deadline the reads, screening and the streamed answer share; `dynamodb` is the pair's write.
-    """
+    """Return the worst case, in seconds, of each part of one POST chat request (see the budget in settings)."""
     return {
-        "reply": settings.POST_REPLY_SECONDS,
-        "dynamodb": retried_call_worst_case(
+        "reply": settings.POST_REPLY_SECONDS,  # the deadline the reads, screening and the streamed answer share
+        "dynamodb": retried_call_worst_case(  # the pair's write
             attempts=1 + settings.DYNAMODB_MAX_RETRIES,
             connect_timeout=settings.DYNAMODB_CONNECT_TIMEOUT,
             read_timeout=settings.DYNAMODB_READ_TIMEOUT,

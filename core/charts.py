@@ -43,11 +43,9 @@ class DailyChart:
 def daily_chart(
     counts: dict[date, dict[str, int]], *, colours: dict[str, str], nouns: tuple[str, str], labels: dict[str, str]
 ) -> DailyChart:
-    """Return the bars, axes and legend of a stacked bar chart of `counts` (day → category → count).
-
-    Categories stack in the order of `colours` (unknown ones last, in OTHER_COLOUR), named by `labels` (else
-    their name with spaces); `nouns` (one, many) name what is counted in the summary.
-    """
+    """Return the bars, axes and legend of a stacked bar chart of `counts` (day → category → count)."""
+    # Categories stack in the order of `colours` (unknown ones last, in OTHER_COLOUR), named by `labels` (else
+    # their name with spaces); `nouns` (one, many) name what is counted in the summary.
     order = _Order(colours, labels)
     chart = DailyChart()
     days = list(counts)

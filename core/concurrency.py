@@ -30,21 +30,17 @@ def submit(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
 
 
 def pool_reset() -> None:
-    """Replace the pool with a fresh one and stop the old one's threads (before a SnapStart snapshot).
-
-    Threads started during init belong to the init environment; the new pool starts its own on first use.
-    """
+    """Replace the pool with a fresh one and stop the old one's threads (before a SnapStart snapshot)."""
+    # Threads started during init belong to the init environment; the new pool starts its own on first use.
     global _pool  # noqa: PLW0603 - the one pool every request shares
     old, _pool = _pool, ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="request-io")
     old.shutdown(wait=True)
 
 
 def pool_start(threads: int = REQUEST_TASKS) -> None:
-    """Start `threads` of the pool's threads now (after a SnapStart restore), so that no request starts one.
-
-    Each task holds its thread until every task has one, so each submission starts a new thread.
-    """
+    """Start `threads` of the pool's threads now (after a SnapStart restore), so that no request starts one."""
     threads = min(threads, MAX_WORKERS)
+    # Each task holds its thread until every task has one, so each submission starts a new thread.
     barrier = threading.Barrier(threads + 1)
     futures = [_pool.submit(barrier.wait, 5) for _ in range(threads)]
     barrier.wait(5)
@@ -57,10 +53,7 @@ def settle(futures: Iterable[Future[Any]]) -> None:
 
 
 def gather(*calls: Callable[[], T]) -> list[T]:
-    """Run `calls` at once (the first in this thread) and return their results in order.
-
-    Once all have finished, the first error in order is raised.
-    """
+    """Run `calls` at once (the first in this thread); once all end, return their results or raise the first error."""
     futures = [submit(call) for call in calls[1:]]
     try:
         first = calls[0]()

@@ -18,17 +18,15 @@ MAX_POOL_CONNECTIONS = 32
 
 
 def table_meta(name: str) -> type:
-    """Return a PynamoDB `Meta` for table `{DYNAMODB_TABLE_PREFIX}{name}`.
-
-    Read at class creation, the one place settings are read at import time (PynamoDB fixes table names
-    then). No `host`: botocore honours AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL by itself. The shared
-    client (dynamodb_client) has the same timeouts and retries; these apply to a client PynamoDB builds in
-    its place, which it does when the shared one has no credentials.
-    """
+    """Return a PynamoDB `Meta` for table `{DYNAMODB_TABLE_PREFIX}{name}`."""
+    # Read at class creation, the one place settings are read at import time (PynamoDB fixes table names then).
+    # No `host`: botocore honours AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL by itself.
     attributes: dict[str, Any] = {
         "table_name": f"{settings.DYNAMODB_TABLE_PREFIX}{name}",
         "region": settings.AWS_REGION,
         "billing_mode": "PAY_PER_REQUEST",
+        # The shared client (dynamodb_client) has the same timeouts and retries; these apply to a client PynamoDB
+        # builds in its place, which it does when the shared one has no credentials.
         "connect_timeout_seconds": settings.DYNAMODB_CONNECT_TIMEOUT,
         "read_timeout_seconds": settings.DYNAMODB_READ_TIMEOUT,
         "max_retry_attempts": settings.DYNAMODB_MAX_RETRIES,
@@ -39,12 +37,9 @@ def table_meta(name: str) -> type:
 
 @functools.cache
 def dynamodb_client() -> Any:
-    """Return the one DynamoDB client every table shares, configured as PynamoDB configures its own.
-
-    PynamoDB builds a client per model class, each from a new botocore session that parses the service
-    model again: ~50 ms apiece, eight times over in a cold start's first chat. Clients are thread-safe. It
-    comes from the process's one AWS session, which the Bedrock clients share.
-    """
+    """Return the one DynamoDB client every table shares, configured as PynamoDB configures its own."""
+    # PynamoDB builds a client per model class, each from a new botocore session that parses the service
+    # model again: ~50 ms apiece, eight times over in a cold start's first chat. Clients are thread-safe.
     config = Config(
         parameter_validation=False,
         connect_timeout=settings.DYNAMODB_CONNECT_TIMEOUT,
@@ -52,7 +47,7 @@ def dynamodb_client() -> Any:
         max_pool_connections=MAX_POOL_CONNECTIONS,
         retries={"mode": "standard", "total_max_attempts": 1 + settings.DYNAMODB_MAX_RETRIES},
     )
-    return aws_client("dynamodb", config)
+    return aws_client("dynamodb", config)  # from the process's one AWS session, which the Bedrock clients share
 
 
 # One call of each operation the app makes (sessions, rate limits, intent cache, conversations), for dynamodb_warm.
@@ -69,11 +64,9 @@ WARM_CALLS: list[tuple[str, dict[str, Any]]] = [
 
 
 def dynamodb_warm() -> None:
-    """Make each operation the app uses once on the shared client, each answered `{}` just before it is sent.
-
-    A client's first call of an operation resolves its events, endpoint and serialiser, and the first response
-    loads its parser: tens of ms that would otherwise land on the first request. Nothing is sent.
-    """
+    """Make each operation the app uses once on the shared client, each answered `{}` just before it is sent."""
+    # A client's first call of an operation resolves its events, endpoint and serialiser, and the first response
+    # loads its parser: tens of ms that would otherwise land on the first request.
     client = dynamodb_client()
     with answered_before_send(client, b"{}", content_type="application/x-amz-json-1.0"):
         for operation, params in WARM_CALLS:
@@ -118,11 +111,9 @@ def ensure_table(model: type[Model]) -> bool:
 
 
 def tables_unreachable() -> BaseException | None:
-    """Return why a table could not be described, or None; checked at most once per HEALTH_CHECK_SECONDS.
-
-    The health URL is public: each call describing every table would let anyone spend DescribeTable's
-    control-plane quota, so a container answers from its last check until the next period.
-    """
+    """Return why a table could not be described, or None; checked at most once per HEALTH_CHECK_SECONDS."""
+    # The health URL is public: each call describing every table would let anyone spend DescribeTable's
+    # control-plane quota, so a container answers from its last check until the next period.
     return _tables_check(int(time.monotonic() // settings.HEALTH_CHECK_SECONDS))
 
 

@@ -14,15 +14,13 @@ logger = logging.getLogger(__name__)
 
 
 class SessionMiddleware(DjangoSessionMiddleware):
-    """Django's session middleware, answering 503 `storage_unavailable` when saving the session fails.
-
-    The catch must be here: Django turns an exception raised inside any middleware into a 500 page before
-    an outer middleware could see it.
-    """
+    """Django's session middleware, answering 503 `storage_unavailable` when saving the session fails."""
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         try:
             return super().process_response(request, response)
+        # Caught here: Django turns an exception raised inside any middleware into a 500 page before an outer
+        # middleware could see it.
         except STORAGE_ERRORS as exc:
             error = StorageUnavailable(cause=exc)
             # The one line naming this failure: Django's own line for a 503 is filtered out, and a chat
@@ -33,15 +31,13 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
 
 class ApiNoStoreMiddleware:
-    """Mark every answer under /api/ `Cache-Control: no-store`, errors included: they carry tokens and chats.
-
-    First in MIDDLEWARE, so it also sees the answers other middleware make (a failing session store's 503).
-    """
+    """Mark every answer under /api/ `Cache-Control: no-store`, errors included: they carry tokens and chats."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # First in MIDDLEWARE, so this is also an answer another middleware made (a failing session store's 503).
         response = self.get_response(request)
         if request.path_info.startswith("/api/"):
             response["Cache-Control"] = "no-store"
@@ -49,17 +45,15 @@ class ApiNoStoreMiddleware:
 
 
 class RequestBodyLimitMiddleware:
-    """Answer 413 `payload_too_large` for a body over `MAX_REQUEST_BYTES`, or of no declared length, unread.
-
-    It comes before anything can read the body: Django reads a body whole on first access (DRF's JSON
-    parsing does), and above DATA_UPLOAD_MAX_MEMORY_SIZE it raises RequestDataTooBig instead. A chunked body
-    declares no length; WSGI servers then hand Django nothing to read, so it would be taken for an empty one.
-    """
+    """Answer 413 `payload_too_large` for a body over `MAX_REQUEST_BYTES`, or of no declared length, unread."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Before anything can read the body: Django reads a body whole on first access (DRF's JSON parsing does),
+        # and above DATA_UPLOAD_MAX_MEMORY_SIZE it raises RequestDataTooBig instead. A chunked body declares no
+        # length; WSGI servers then hand Django nothing to read, so it would be taken for an empty one.
         error = body_length_error(request.META)
         if error is None:
             return self.get_response(request)

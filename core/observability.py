@@ -117,11 +117,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def client_ip(request: Any) -> str:
-    """Return the caller's IP as API Gateway saw it, or the socket peer off Lambda; never a header it sent.
-
-    On Lambda, Zappa derives REMOTE_ADDR from X-Forwarded-For, which the caller can prefill; the event's
-    requestContext (`http.sourceIp` for HTTP APIs, `identity.sourceIp` for REST APIs) comes from API Gateway.
-    """
+    """Return the caller's IP as API Gateway saw it, or the socket peer off Lambda; never a header it sent."""
+    # On Lambda, Zappa derives REMOTE_ADDR from X-Forwarded-For, which the caller can prefill; the event's
+    # requestContext (`http.sourceIp` for HTTP APIs, `identity.sourceIp` for REST APIs) comes from API Gateway.
     event = request.META.get("lambda.event")
     return event_client_ip(event) or str(request.META.get("REMOTE_ADDR", ""))
 

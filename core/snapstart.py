@@ -97,37 +97,29 @@ _aws_clients: list[Any] = []
 
 
 def http_pools_find() -> None:
-    """Find every urllib3 pool manager and botocore client in the process (once, before the snapshot).
-
-    botocore keeps one PoolManager per client (the shared DynamoDB client, the Bedrock runtime and control
-    clients), and a library may hold its own (requests' adapters): searching the heap catches the ones this
-    app did not build. Heap-wide, so it runs before the snapshot, never on the restore path.
-    """
+    """Find every urllib3 pool manager and botocore client in the process (once, before the snapshot)."""
     from botocore.client import BaseClient
     from urllib3 import PoolManager
 
+    # botocore keeps one PoolManager per client (the shared DynamoDB client, the Bedrock runtime and control
+    # clients), and a library may hold its own (requests' adapters): searching the heap catches the ones this
+    # app did not build. Heap-wide, so it runs before the snapshot, never on the restore path.
     objects = gc.get_objects()
     _pool_managers[:] = [obj for obj in objects if isinstance(obj, PoolManager)]
     _aws_clients[:] = [obj for obj in objects if isinstance(obj, BaseClient)]
 
 
 def http_pools_clear() -> int:
-    """Close every connection of the pools found before the snapshot; return how many managers were cleared.
-
-    A cleared manager opens new connections on its next request.
-    """
+    """Close every connection of the pools found before the snapshot; return how many managers were cleared."""
     for manager in _pool_managers:
-        manager.clear()
+        manager.clear()  # it opens new connections on its next request
     return len(_pool_managers)
 
 
 def http_connections_open(client: Any, count: int) -> int:
-    """Open `count` new connections from `client`'s pool to its endpoint, at once, and leave them idle in it.
-
-    The pool is the one botocore's URLLib3Session sends the client's requests through (the same manager,
-    TLS settings and timeouts), so its next requests reuse them. Only the connection is made: nothing is sent.
-    Return how many opened; one that fails is left unopened, and its request connects as it would have.
-    """
+    """Open `count` new connections from `client`'s pool to its endpoint at once, left idle; return how many opened."""
+    # The pool botocore's URLLib3Session sends the client's requests through (the same manager, TLS settings and
+    # timeouts), so its next requests reuse them. Only the connection is made: nothing is sent.
     session = client._endpoint.http_session  # noqa: SLF001 - botocore exposes no pool of its own
     url = client._endpoint.host  # noqa: SLF001
     manager = session._get_connection_manager(url, session._proxy_config.proxy_url_for(url))  # noqa: SLF001
@@ -147,7 +139,7 @@ def _connect(connection: Any) -> bool:
         return False  # an idle connection already open (opened since the restore): nothing new
     try:
         connection.connect()
-    except Exception as exc:  # noqa: BLE001 - a warm-up: the request will connect, and report, by itself
+    except Exception as exc:  # noqa: BLE001 - a warm-up: left unopened, the request connects, and reports, by itself
         logger.warning("connection warm-up failed", extra={"event": "snapstart_connect_failed", "error": repr(exc)})
         connection.close()
         return False
@@ -185,11 +177,7 @@ def before_snapshot() -> None:
 
 
 def after_restore() -> None:
-    """Make this environment unique and ready to call out: re-seed `random`, drop stale connections, refresh
-    credentials, start the request I/O pool's threads.
-
-    The other AFTER_RESTORE hooks run after this: warm-ups, then `connections_open`, last.
-    """
+    """Make this environment unique and ready to call out (the first AFTER_RESTORE hook; warm-ups come after)."""
     random.seed()  # from os.urandom
     connections.close_all()
     http_pools_clear()
@@ -198,8 +186,8 @@ def after_restore() -> None:
 
 
 def connections_open() -> None:
-    """Open the connections the first request will use (the last hook: a warm-up that calls out may end with
-    its connection closed, and the request would then connect by itself)."""
+    """Open the connections the first request will use (the last AFTER_RESTORE hook)."""
+    # Last: a warm-up that calls out may end with its connection closed, and the request would then connect itself.
     opened = http_connections_warm()
     logger.info("after restore", extra={"event": "snapstart_after_restore", "record": {"connections": opened}})
 

@@ -23,15 +23,14 @@ from core.dynamodb import dynamodb_warm, registered_tables
 logger = logging.getLogger(__name__)
 
 # Requests answered in process after a restore (see requests_prime): no session made, no write, no model call.
+# Not the chat URL: any request to it, even OPTIONS, is a logged chat request with its metrics.
 PRIMING_REQUESTS = [("GET", "/api/v1/conversations")]
 
 
 @functools.cache
 def environment_prepare() -> None:
-    """Load the URLconf (every view and serializer), every table's connection, each DynamoDB operation (none sent).
-
-    Both model clients are built, and warmed the same way, by the chat app's `ready()` (WARM_MODELS_AT_STARTUP).
-    """
+    """Load the URLconf (every view and serializer), every table's connection, each DynamoDB operation (none sent)."""
+    # Not the model clients: the chat app's `ready()` builds and warms both (WARM_MODELS_AT_STARTUP).
     resolver = get_resolver()
     resolver.reverse_dict  # noqa: B018 - imports every URLconf and view, and compiles every pattern
     _patterns_compile(resolver)
@@ -45,16 +44,10 @@ def environment_prepare() -> None:
 
 
 def requests_prime() -> None:
-    """Answer PRIMING_REQUESTS through Django's whole request path, in process (after a restore).
-
-    A restored environment's memory is the snapshot's, paged in (or, in an emulated snapshot, copied) when
-    first touched: requests through the middleware, the URL resolver, DRF's views and renderers
-    touch it here, in Restore Duration, instead of in the first visitor's request. The request carries the
-    cookie of a session that does not exist (a new random key), so the session engine makes one real GetItem:
-    botocore's and urllib3's whole send path is touched too. Nothing is stored or logged as a request, and
-    the list is empty. (The chat URL is not primed: any request to it, even OPTIONS, is a logged chat
-    request with its metrics.)
-    """
+    """Answer PRIMING_REQUESTS through Django's whole request path, in process (after a restore)."""
+    # A restored environment's memory is the snapshot's, paged in (or, in an emulated snapshot, copied) when
+    # first touched: requests through the middleware, the URL resolver, DRF's views and renderers touch it here,
+    # in Restore Duration, instead of in the first visitor's request. Nothing is stored or logged as a request.
     host = _priming_host()
     if host is None:
         return
@@ -95,6 +88,8 @@ def _environ(method: str, path: str, host: str) -> dict[str, object]:
         "SERVER_PORT": "443",
         "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_HOST": host,
+        # A session that does not exist (a new random key): the session engine makes one real GetItem, so
+        # botocore's and urllib3's whole send path is touched too, and the conversations list is empty.
         "HTTP_COOKIE": f"{settings.SESSION_COOKIE_NAME}={get_random_string(32, VALID_KEY_CHARS)}",
         "REMOTE_ADDR": "127.0.0.1",
         "CONTENT_LENGTH": "0",
@@ -117,14 +112,11 @@ def _patterns_compile(resolver: URLResolver) -> None:
 
 
 class StartupMiddleware:
-    """Prepare the environment when Django builds the middleware chain (init), then leave the chain.
+    """Prepare the environment when Django builds the middleware chain (init), then leave the chain."""
 
-    Django's pattern for start-up work: a middleware whose constructor raises MiddlewareNotUsed costs no
-    request anything. Before Django finishes setting up, the URLconf cannot be loaded safely (the admin
-    registers its models in its own `ready()`), so an AppConfig's `ready()` would be too early.
-    """
-
+    # Not an AppConfig's `ready()`: before Django finishes setting up, the URLconf cannot be loaded safely (the
+    # admin registers its models in its own `ready()`).
     def __init__(self, get_response: object) -> None:
         if settings.PREPARE_AT_STARTUP:
             environment_prepare()
-        raise MiddlewareNotUsed
+        raise MiddlewareNotUsed  # Django's pattern for start-up work: this middleware costs no request anything

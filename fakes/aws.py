@@ -34,12 +34,10 @@ _dynamodb_lock = threading.RLock()
 
 
 def serialise_dynamodb_requests() -> None:
-    """Handle one DynamoDB request at a time in this process's moto (idempotent).
-
-    moto has no concurrency control: a transaction deep-copies a table while other threads change it
-    ("dictionary changed size during iteration" → 500), and UpdateItem's ADD is a read-modify-write.
-    DynamoDB makes each request atomic; one lock around each request gives moto the same guarantee.
-    """
+    """Handle one DynamoDB request at a time in this process's moto (idempotent)."""
+    # moto has no concurrency control: a transaction deep-copies a table while other threads change it
+    # ("dictionary changed size during iteration" → 500), and UpdateItem's ADD is a read-modify-write.
+    # DynamoDB makes each request atomic; one lock around each request gives moto the same guarantee.
     if getattr(DynamoHandler.call_action, "serialised", False):
         return
     call_action = DynamoHandler.call_action
@@ -57,12 +55,10 @@ _query_partition = threading.local()
 
 
 def partition_local_queries() -> None:
-    """Make moto's Query on a table's own key read that key's partition only, as DynamoDB does (idempotent).
-
-    moto 5.2 answers every Query by sorting all the items of the table and keeping the partition's, so a
-    Query's cost grows with the whole table; DynamoDB's grows with what it reads. Benchmarks that count
-    per-partition Queries (delete all) would otherwise measure moto's table size. Index Queries are unchanged.
-    """
+    """Make moto's Query on a table's own key read that key's partition only, as DynamoDB does (idempotent)."""
+    # moto 5.2 answers every Query by sorting all the items of the table and keeping the partition's, so a
+    # Query's cost grows with the whole table; DynamoDB's grows with what it reads. Benchmarks that count
+    # per-partition Queries (delete all) would otherwise measure moto's table size.
     from moto.dynamodb.models.table import Table
 
     if getattr(Table.query, "partition_local", False):
@@ -81,6 +77,7 @@ def partition_local_queries() -> None:
     @functools.wraps(query)
     def partition_query(self, hash_key, *args, **kwargs):  # type: ignore[no-untyped-def]
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        # Index Queries stay as moto answers them.
         _query_partition.key = None if index_name or hash_key is None else (self, hash_key)
         try:
             return query(self, hash_key, *args, **kwargs)
@@ -105,15 +102,13 @@ def moto_in_memory() -> Iterator[None]:
 
 @contextmanager
 def moto_dynamodb_server() -> Iterator[str]:
-    """Serve moto's DynamoDB on an ephemeral port, keeping connections alive as the real endpoint does.
-
-    moto's own server (werkzeug's) closes the connection after every response, so each call would pay
-    a new TCP connection and a new server thread: an artifact of the local server that DynamoDB, whose
-    connections botocore reuses, does not have. waitress keeps them open and sets TCP_NODELAY. The app
-    serves DynamoDB alone, without moto's dispatcher, which works out the service of every request anew.
-    """
+    """Serve moto's DynamoDB on an ephemeral port, keeping connections alive as the real endpoint does."""
     logging.getLogger("waitress").setLevel(logging.ERROR)
     serialise_dynamodb_requests()
+    # moto's own server (werkzeug's) closes the connection after every response, so each call would pay a new TCP
+    # connection and a new server thread: an artifact of the local server that DynamoDB, whose connections botocore
+    # reuses, does not have. waitress keeps them open and sets TCP_NODELAY. The app serves DynamoDB alone, without
+    # moto's dispatcher, which works out the service of every request anew.
     server = waitress.create_server(create_backend_app("dynamodb"), host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, name="moto-dynamodb", daemon=True)
     thread.start()
@@ -166,11 +161,8 @@ def forget_connections() -> None:
 
 
 def _serve_until_terminated() -> None:
-    """Serve moto on an ephemeral port, print `port <n>` once it listens, and stop on SIGTERM.
-
-    MOTO_PARTITION_QUERIES=1 applies `partition_local_queries` (benchmarks of per-partition Queries).
-    """
-    if os.environ.get("MOTO_PARTITION_QUERIES") == "1":
+    """Serve moto on an ephemeral port, print `port <n>` once it listens, and stop on SIGTERM."""
+    if os.environ.get("MOTO_PARTITION_QUERIES") == "1":  # for benchmarks of per-partition Queries
         partition_local_queries()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

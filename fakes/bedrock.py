@@ -158,8 +158,8 @@ def _default_answer(model_id: str, call: Call) -> Answer:
 
 
 def split_instruction_screener(first: str, second: str) -> Callable[[str, Call], Answer]:
-    """Return a default answer whose screener also calls `second` malicious when `first` is anywhere among the
-    earlier turns it is shown, whatever came between them (an instruction split around padding)."""
+    """Return a default answer whose screener also calls `second` malicious after `first` in any earlier turn shown."""
+    # Whatever came between them: an instruction split around padding.
 
     def answer(model_id: str, call: Call) -> Answer:
         if "toolConfig" in call.body:

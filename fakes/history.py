@@ -50,11 +50,9 @@ def seed_turn(
 
 
 def seed_conversation_in_bulk(owner: str, *, turns: int, title: str, at: datetime = SEEDED_AT) -> str:
-    """Store what `seed_conversation` stores, in batch writes instead of a transaction per turn.
-
-    For benchmarks: moto copies the whole table for every transaction item, so a 500-turn conversation
-    would take minutes. The items and keys are those `repositories.exchange_store` writes.
-    """
+    """Store what `seed_conversation` stores, in batch writes instead of a transaction per turn."""
+    # For benchmarks: moto copies the whole table for every transaction item, so a 500-turn conversation would take
+    # minutes. The items and keys are those `repositories.exchange_store` writes.
     conversation_id = str(uuid.uuid4())
     pk = repositories.conversation_pk(conversation_id)
     last = (at + timedelta(seconds=turns - 1, milliseconds=1)).isoformat()

@@ -45,10 +45,8 @@ CONTRACT_503 = {"screening_unavailable", "model_unavailable", "storage_unavailab
 def stack(
     *, workers: int = 4, threads: int = 16, log: Path | None = None, dynamodb_read_timeout: float = 10
 ) -> Iterator[str]:
-    """Run moto_server and the fake Bedrock (one process), gunicorn (production settings); yield the base URL.
-
-    The stand-ins get a process of their own so that neither the clients nor gunicorn share their GIL.
-    """
+    """Run moto_server and the fake Bedrock (one process), gunicorn (production settings); yield the base URL."""
+    # The stand-ins get a process of their own so that neither the clients nor gunicorn share their GIL.
     standins = subprocess.Popen(
         [sys.executable, __file__, "--serve-standins"], cwd=PROJECT, stdout=subprocess.PIPE, text=True
     )

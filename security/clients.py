@@ -52,10 +52,8 @@ class ScreeningModel(Protocol):
 
 
 def parse_verdict(answer: Any) -> ModelVerdict:
-    """Return the verdict in a model's answer (tool arguments or a JSON object); raise ValueError otherwise.
-
-    The error describes the answer by its shape only (`answer_shape`): its values may quote the message.
-    """
+    """Return the verdict in a model's answer (tool arguments or a JSON object); raise ValueError otherwise."""
+    # Each error describes the answer by its shape only (`answer_shape`): its values may quote the message.
     if isinstance(answer, str):
         try:
             answer = json.loads(answer)
@@ -77,12 +75,10 @@ _CONTRACT_FIELDS = ("verdict", "category", "reason")
 
 
 def answer_shape(answer: Any) -> str:
-    """Describe a model's answer by field names, types and lengths, never a value (a value may quote the message).
-
-    Names outside the contract are model-chosen text too, so they are shown by length only.
-    """
+    """Describe a model's answer by field names, types and lengths, never a value (a value may quote the message)."""
     if not isinstance(answer, dict):
         return _value_shape(answer)
+    # Names outside the contract are model-chosen text too, so they are shown by length only.
     fields = [
         f"{name if name in _CONTRACT_FIELDS else f'<name of {len(str(name))} chars>'}: {_value_shape(value)}"
         for name, value in list(answer.items())[:12]
@@ -99,10 +95,8 @@ def _value_shape(value: Any) -> str:
 
 
 def screening_message(screened: str, context: Sequence[str] = ()) -> str:
-    """Return the user turn: the message (and any earlier turns) as JSON strings, so they read as data with bounds.
-
-    The instructions stay in the system prompt; nothing a user wrote is ever spliced into them.
-    """
+    """Return the user turn: the message (and any earlier turns) as JSON strings, so they read as data with bounds."""
+    # The instructions stay in the system prompt; nothing a user wrote is ever spliced into them.
     if not context:
         return "Classify this message (a JSON string):\n" + json.dumps({"message": screened}, ensure_ascii=False)
     data = json.dumps({"earlier_turns": list(context), "message": screened}, ensure_ascii=False)
@@ -110,11 +104,8 @@ def screening_message(screened: str, context: Sequence[str] = ()) -> str:
 
 
 def screening_call_bound(screened: str, context: Sequence[str] = ()) -> tuple[int, int]:
-    """Return the most tokens a screening call on `screened` after `context` reads and writes: (input, output).
-
-    A token is at least one byte of UTF-8, so the bytes of all the model reads (system prompt, verdict tool, the
-    message as data) bound its input.
-    """
+    """Return the most tokens a screening call on `screened` after `context` reads and writes: (input, output)."""
+    # A token is at least one byte of UTF-8, so the bytes of all the model reads bound its input.
     read = SCREEN_SYSTEM_PROMPT + json.dumps(VERDICT_TOOL) + screening_message(screened, context)
     return len(read.encode()), SCREEN_MAX_TOKENS
 
@@ -174,11 +165,7 @@ _OFFLINE_PATTERNS = [
 
 
 class OfflineScreeningModel:
-    """A deterministic stand-in for development without AWS: a few well-known attack phrasings.
-
-    A follow-up is read after its earlier turns, one line each, and is malicious when a phrasing ends in it:
-    a phrasing split over turns is caught, one wholly inside earlier turns does not condemn the message.
-    """
+    """A deterministic stand-in for development without AWS: a few well-known attack phrasings."""
 
     model_id = "offline-screen"
 
@@ -190,6 +177,8 @@ class OfflineScreeningModel:
         message_starts = len(conversation) - len(screened)
         for category, pattern in _OFFLINE_PATTERNS:
             for match in re.finditer(pattern, conversation, flags=re.IGNORECASE | re.DOTALL):
+                # A follow-up is read after its earlier turns, one line each, and is malicious when a phrasing ends
+                # in it: a phrasing split over turns is caught, one wholly inside earlier turns does not condemn it.
                 if match.end() > message_starts:
                     return ModelVerdict("malicious", category, "Matched a known attack phrasing (offline screening).")
         return ModelVerdict("safe", "none", "No known attack phrasing (offline screening).")

@@ -92,11 +92,9 @@ class LeakScan:
         return None
 
     def held_from(self) -> int:
-        """Return where the tail that could still grow into a leak begins (`length` when there is none).
-
-        That is the longest tail whose letters occur in the prompt (the canary is part of it): ordinary text
-        rarely ends in more than a few letters the prompt contains.
-        """
+        """Return where the tail that could still grow into a leak begins (`length` when there is none)."""
+        # The longest tail whose letters occur in the prompt (the canary is part of it): ordinary text rarely ends
+        # in more than a few letters the prompt contains.
         held, prompt = 0, self._prompt.letters
         while held < len(self._tail) and self._tail[-held - 1 :] in prompt:
             held += 1

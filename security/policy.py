@@ -4,7 +4,7 @@ One text throughout: a message as received (`raw`) becomes `screened_text(raw)` 
 characters removed, trimmed), which is what the screening model judges, what the chat model reads, what
 history stores and what a verdict is keyed on. A verdict is never reused for any other text: no case folding
 or whitespace collapsing, since a case-sensitive payload (base64, say) must not inherit the verdict on its
-lower-case form. (`normalise` folds case and spacing: the old pin keys were made with it, see migration 0003;
+lower-case form. (`normalise` folds case and spacing: migration 0003 uses it to find the casefolded "pin#" keys;
 the output check compares letters alone, see security.leaks.)
 
 The policy version changes whenever the screening prompt, the key scheme or the model changes, so cached
@@ -69,10 +69,8 @@ def _visible(text: str) -> str:
 
 
 def clean(text: str) -> str:
-    """Return `text` in NFKC form without invisible characters: what the models see and history stores.
-
-    Invisible characters go before NFKC too: one between a letter and its accent would block composition.
-    """
+    """Return `text` in NFKC form without invisible characters: what the models see and history stores."""
+    # Invisible characters go before NFKC too: one between a letter and its accent would block composition.
     return _visible(unicodedata.normalize("NFKC", _visible(text)))
 
 
@@ -82,10 +80,8 @@ def screened_text(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Return `text` cleaned, casefolded and whitespace collapsed (a fixed point): how old pin keys were made.
-
-    Never a cache key: verdicts are about the exact screened text (see the module docstring).
-    """
+    """Return `text` cleaned, casefolded and whitespace collapsed (a fixed point): the text of a "pin#" key."""
+    # Never a cache key: verdicts are about the exact screened text (see the module docstring).
     current = text
     for _ in range(4):  # casefolding can undo NFKC composition; one more round settles it
         folded = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", clean(current).casefold())).strip()
@@ -95,8 +91,8 @@ def normalise(text: str) -> str:
     return current
 
 
-# Part of the policy version: verdicts keyed on an older scheme (once the casefolded text; then the text
-# alone, before follow-ups were screened in context) are never reused.
+# Part of the policy version, so that verdicts keyed on any other scheme (the casefolded text, or the text without
+# the context a follow-up is screened in) are never reused.
 KEY_SCHEME = "screened-text+context"
 
 
@@ -114,12 +110,10 @@ def context_digest(context: Sequence[str]) -> str:
 
 
 def verdict_key(text: str, *, version: str, context: str = "") -> str:
-    """Return the intent-cache key of a model verdict on the screened `text` under policy `version`.
-
-    `context` is the `context_digest` of the turns the text was judged with: a verdict in context is never
-    served for the text in another context or alone. The two forms cannot collide: one starts with the
-    hexadecimal version, the other with a JSON bracket.
-    """
+    """Return the intent-cache key of a model verdict on the screened `text` under policy `version`."""
+    # `context` is the `context_digest` of the turns the text was judged with: a verdict in context is never served
+    # for the text in another context or alone. The two forms cannot collide: one starts with the hexadecimal
+    # version, the other with a JSON bracket.
     if not context:
         return hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()
     return hashlib.sha256(json.dumps([version, context, text], ensure_ascii=False).encode()).hexdigest()
@@ -130,8 +124,8 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-# Pins once keyed the casefolded text under "pin#"; a new prefix means none of those can match a text
-# its moderator never saw (security/migrations/0002 re-pins every decision under this one).
+# A prefix of its own, apart from the "pin#" keys of casefolded text, so that none of those can match a text its
+# moderator never saw (security/migrations/0003 re-pins every decision under this prefix).
 PIN_PREFIX = "pin:text#"
 
 
@@ -140,11 +134,9 @@ CONTEXT_PIN_PREFIX = "pin:context#"
 
 
 def pin_key(text: str, *, context: str = "") -> str:
-    """Return the intent-cache key of a moderator's pinned verdict on the screened `text` (in `context`, a digest).
-
-    Pins carry no policy version on purpose: a person decided about this exact text, and a new prompt
-    or model must not silently undo that decision.
-    """
+    """Return the intent-cache key of a moderator's pinned verdict on the screened `text` (in `context`, a digest)."""
+    # No policy version, on purpose: a person decided about this exact text, and a new prompt or model must not
+    # silently undo that decision.
     if not context:
         return f"{PIN_PREFIX}{text_hash(text)}"
     pair = json.dumps([context, text], ensure_ascii=False)

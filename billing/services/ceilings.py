@@ -82,13 +82,12 @@ def refund(period: str, keys: list[str], amount: int) -> None:
 
 
 def holds_release_overdue(*, period: str, now: float | None = None) -> bool:
-    """Refund the period's reservations whose invocation can no longer be running; True when there were any.
-
-    Run when a ceiling refuses a message (the only time money held by a dead invocation matters) and by
-    `manage.py spend_release`. Taking the hold first makes each refund happen once, whoever else tries.
-    """
+    """Refund the period's reservations whose invocation can no longer be running; True when there were any."""
+    # Run when a ceiling refuses a message (the only time money held by a dead invocation matters) and by
+    # `manage.py spend_release`.
     released = False
     for hold in repositories.holds_overdue(period, now=int(now if now is not None else time.time())):
+        # Taking the hold first makes each refund happen once, whoever else tries.
         if repositories.hold_take(period, hold.key.removeprefix(repositories.HOLD_PREFIX)):
             refund(period, sorted(hold.keys or ()), int(hold.amount or 0))
             released = True

@@ -46,8 +46,7 @@ SCOPES = ("owner", "ip", "service")  # in the order of MessageSpend._keys; a ref
 
 
 class MessageSpend:
-    """One message's money: `reserve_start` beside the request's reads, `admitted` before any model call,
-    `settle_start` once the reply is written (beside its storage), and `settle` however the reply ended."""
+    """One message's money, in call order: `reserve_start`, `admitted`, `settle_start`, then `settle` in any case."""
 
     def __init__(self, *, owner: str, ip: str, raw: str, conversation_id: str | None) -> None:
         self._owner, self._ip, self._raw, self._conversation_id = owner, ip, raw, conversation_id
@@ -61,13 +60,13 @@ class MessageSpend:
         self._settling: Future[None] | None = None
 
     def reserve_start(self) -> Future[None] | None:
-        """Start reserving the message's worst case in the request pool (None when every ceiling is off)."""
+        """Start reserving the worst case in the request pool, beside the request's reads (None: no ceiling is on)."""
         if spending_ceilings_on():
             self._reservation = concurrency.submit(self._reserve)
         return self._reservation
 
     def admitted(self) -> None:
-        """Return once the reservation holds; raise BudgetExhausted, or the ledger's failure, otherwise."""
+        """Return once the reservation holds (before any model call); raise BudgetExhausted or the ledger's error."""
         if self._reservation is not None:
             self._reservation.result()
 
@@ -77,7 +76,7 @@ class MessageSpend:
             self._settling = concurrency.submit(self._settle)
 
     def settle(self) -> None:
-        """Settle (or finish settling) to what the message's calls cost; a failure is logged, never raised."""
+        """Settle (or finish settling) to what the calls cost, however the reply ended; log a failure, never raise."""
         if self._reservation is not None:
             concurrency.settle([self._reservation])
         if not self.reserved:
@@ -105,13 +104,13 @@ class MessageSpend:
         observability.record(spend_reserved_usd=usd(amount))
 
     def worst_case(self) -> dict[str, int]:
-        """Return the most each call can cost (µUSD): its input as UTF-8 bytes (a token is at least one) plus
-        framing, its output at its max_tokens, every input token at the dearest price (a cache write)."""
+        """Return the most each call can cost (µUSD): input bytes plus framing, max_tokens out, dearest price."""
         screened = prompt_screened_text(raw=self._raw)
         turns = self._history_turns()
         context = screening_context([content for role, content in turns if role == "user"])
         screen_in, screen_out = screening_call_bound(screened, context)
         system = chat_system_prompt(instructions=_chat_instructions())
+        # A token is at least one byte of UTF-8, so bytes bound tokens; worst_cost prices each as a cache write.
         chat_in = sum(len(text.encode()) for text in [system, screened, *(content for _, content in turns)])
         chat_in += CALL_OVERHEAD_TOKENS + TURN_OVERHEAD_TOKENS * (len(turns) + 2)
         screen_model, chat_model = model_ids()
@@ -204,14 +203,13 @@ class MessageSpend:
             refund(self.period, self._keys, -self.reserved)
 
     def _cost(self) -> tuple[int, tuple[int, int]]:
-        """Return what the message's model calls cost (µUSD) and their (input, output) tokens, from the usage the
-        models reported in the request's record. A call whose usage never came (a reply stopped or failed before
-        the model's last event, a screening call that failed) is charged its worst case: Bedrock bills what the
-        model wrote, which nothing here saw."""
+        """Return what the message's model calls cost (µUSD) and their (input, output) tokens, from its record."""
         record = observability.recorded()
         if record is None:
             return self.reserved, (0, 0)
         usage, screen_model, chat_model = record.get("usage", {}), *model_ids()
+        # A call whose usage never came (a reply stopped or failed before the model's last event, a screening call that
+        # failed) is charged its worst case: Bedrock bills what the model wrote, which nothing here saw.
         cost = 0
         if usage.get("screen"):
             cost += usage_cost(screen_model, usage["screen"])

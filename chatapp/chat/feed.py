@@ -19,17 +19,14 @@ _WAITING = object()
 
 
 class ReplyFeed:
-    """The chat model's answer, read in its own thread into a queue: a transport never blocks on the model.
-
-    Started before the verdict in parallel screening mode, its text stays in the queue until screening
-    passes. Leaving the `with` block closes it: the model stream is closed at its next chunk. `system_prompt`
-    is the one the model writes under, and the one the reply's output check compares it with.
-    """
+    """The chat model's answer, read in its own thread into a queue: a transport never blocks on the model."""
 
     def __init__(self, turns: list[tuple[str, str]], screened: str, system_prompt: str) -> None:
         model = chat_model()
+        # The prompt the model writes under is the one the reply's output check compares the reply with.
         self.model_id, self.system_prompt = model.model_id, system_prompt
         self.end = ReplyEnd()  # written by the model thread only
+        # Started before the verdict in parallel screening mode, the text stays here until screening passes.
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = threading.Event()
         run_in_context = contextvars.copy_context().run
@@ -46,7 +43,7 @@ class ReplyFeed:
                 )
                 try:
                     for piece in stream:
-                        if self._closed.is_set():
+                        if self._closed.is_set():  # the `with` block was left: the stream closes at its next chunk
                             return
                         self._queue.put(piece)
                 finally:
@@ -91,12 +88,7 @@ class ReplyFeed:
 
 
 class ReleasedText:
-    """The reply's text as it passes the output check: the first text at once, then a frame at most every
-    STREAM_FRAME_SECONDS (fewer, larger frames: each is one Management API call), the rest at the end.
-
-    At `deadline` (time.monotonic()) what was written so far is the whole reply, `stop_reason` time_limit; with
-    nothing written by then the model is unavailable. Otherwise `stop_reason` is the model's, once iterated.
-    """
+    """The reply's text as it passes the output check: the first at once, then frames STREAM_FRAME_SECONDS apart."""
 
     def __init__(self, feed: ReplyFeed, gate: ReplyGate, deadline: float | None) -> None:
         self._feed, self._gate, self._deadline = feed, gate, deadline
@@ -104,14 +96,16 @@ class ReleasedText:
 
     @property
     def stop_reason(self) -> str:
+        """Return `time_limit` when `deadline` (time.monotonic()) cut the reply, else the model's, once iterated."""
         return "time_limit" if self._time_limit else self._feed.end.stop_reason
 
     def __iter__(self) -> Iterator[str]:
-        interval = settings.STREAM_FRAME_SECONDS
+        interval = settings.STREAM_FRAME_SECONDS  # fewer, larger frames: each is one Management API call
         last_frame: float | None = None
         checked = 0  # how much text the last release looked at: a held tail alone never wakes the loop again
         while True:
             piece = self._feed.next(timeout=self._wait(last_frame, checked, interval))
+            # At the deadline, what was written so far is the whole reply (with nothing written, ModelUnavailable).
             if piece is _END or (piece is _WAITING and self._past_deadline()):
                 if rest := self._gate.release(final=True):
                     yield rest

@@ -37,9 +37,14 @@ def conversation_reply_events(
     ip: str,
     raw: str,
     conversation_id: str | None,
-    request_id: str | None,
-    deadline: float | None = None,
+    request_id: str | None,  # an answered one replays its stored reply: Accepted, one Delta, Done; no model call
+    deadline: float | None = None,  # time.monotonic(): the text written by then is the reply, stop_reason `time_limit`
+    # The transport's own check on the caller (the socket's: does its ticket's session live?), made with the first
+    # reads; what it raises is raised before any model call.
     admission: Callable[[], None] | None = None,
+    # The id of the conversation's last user message: the message is answered as if that pair had never been, and
+    # the pair goes when the new one is stored, in the same transaction (Conflict when it is not, or no longer,
+    # the last).
     replaces: str | None = None,
 ) -> Iterator[ChatEvent]:
     """Yield `_reply_events`, the message's spend reserved beside its first reads and settled however it ends."""
@@ -75,16 +80,9 @@ def _reply_events(
     admission: Callable[[], None] | None,
     replaces: str | None,
 ) -> Iterator[ChatEvent]:
-    """Screen `raw` (the message as received), stream its answer, store the pair; yield Accepted, Deltas, Done.
-
-    An answered `request_id` replays Accepted, one Delta with the stored reply, and Done, with no model call.
-    At `deadline` (time.monotonic()) the text written so far becomes the reply, stop_reason `time_limit`.
-    `admission` is the transport's own check on the caller (the socket's: does its ticket's session live?),
-    made with the first reads; what it raises is raised before any model call. `spend` reserves the message's
-    worst case beside the first reads (over a ceiling: BudgetExhausted, before any model call). `replaces` (the id
-    of the conversation's last user message) answers the message as if that pair had never been: the pair goes
-    when the new one is stored, in the same transaction (Conflict when it is not, or no longer, the last).
-    """
+    """Screen `raw` (the message as received), stream its answer, store the pair; yield Accepted, Deltas, Done."""
+    # `spend` reserves the message's worst case beside these reads (over a ceiling: BudgetExhausted, before any
+    # model call).
     reads = first_reads(
         owner=owner,
         ip=ip,
@@ -127,15 +125,12 @@ def _reply_events(
 
 
 def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
-    """Replay a stored answer: Accepted, one Delta with the whole reply, and Done; no model is called.
-
-    ClientGone thrown in ends the replay as it ends any reply: quietly, stop_reason `stopped` before the text.
-    """
+    """Replay a stored answer: Accepted, one Delta with the whole reply, and Done; no model is called."""
     observability.record(idempotent_replay=True)
     try:
         yield Accepted(reply.conversation_id, reply.verdict_source)
         yield Delta(reply.message.content)
-    except ClientGone:
+    except ClientGone:  # ends the replay as it ends any reply: quietly
         observability.record(stop_reason="stopped")
         return
     with contextlib.suppress(ClientGone):
@@ -145,17 +140,13 @@ def _replayed(reply: ChatReply) -> Iterator[ChatEvent]:
 def _screened_feed(
     *, owner: str, lookup: PromptLookup, turns: list[tuple[str, str]]
 ) -> tuple[ScreeningResult, ReplyFeed]:
-    """Screen the looked-up message, then start its answer; the chat model never sees a message that failed.
-
-    A passing model verdict is written to the intent cache while the answer starts; if that write fails, the
-    answer is discarded unread. With SCREENING_MODE=parallel a cache miss starts the answer while the
-    screening model runs, to hide its latency; its text stays unread until screening has passed, and is
-    discarded unread (never stored, sent or logged) otherwise. A cached verdict is used first, so a
-    known-malicious message never reaches the chat model in either mode. The system prompt (with the canary)
-    is built once: the feed hands it to the chat model and keeps it for the reply's output check.
-    """
+    """Screen the looked-up message, then start its answer; the chat model never sees a message that failed."""
+    # Built once (with the canary): the feed hands it to the chat model and keeps it for the reply's output check.
     system_prompt = chat_system_prompt(instructions=CHAT_SYSTEM_PROMPT)
     speculative = None
+    # In parallel mode a cache miss starts the answer while the screening model runs, to hide its latency; its
+    # text stays unread until screening has passed, and is discarded unread (never stored, sent or logged)
+    # otherwise. A cached verdict is used first, so a known-malicious message never reaches the chat model.
     if settings.SCREENING_MODE == "parallel" and lookup.cached is None:
         speculative = ReplyFeed(turns, lookup.screened, system_prompt)
     try:
@@ -165,7 +156,7 @@ def _screened_feed(
             speculative.discard()
         raise
     feed = speculative or ReplyFeed(turns, screening.screened, system_prompt)
-    if screening.source == "model":
+    if screening.source == "model":  # written while the answer starts; if the write fails, it is discarded unread
         try:
             prompt_verdict_store(result=screening)
         except Exception:
@@ -178,26 +169,21 @@ def _screened_feed(
 def _answer_streamed(
     feed: ReplyFeed, *, accepted: Accepted, owner: str, deadline: float | None, earlier: list[str]
 ) -> Generator[ChatEvent, None, tuple[str, str]]:
-    """Yield `accepted`, then the answer's text as Deltas as it passes the output check; close the feed after.
-
-    The output check judges the answer after `earlier`, the conversation's stored replies (oldest first).
-
-    Return the text delivered and its stop_reason. ClientGone thrown in ends it, stop_reason `stopped`: the
-    text delivered before it is kept (none when the client left before Accepted).
-    """
+    """Yield `accepted`, then Deltas of text that passed the output check; return the text sent and stop_reason."""
     with feed:
         try:
             yield accepted
-        except ClientGone:
+        except ClientGone:  # the client left before Accepted: nothing was delivered
             observability.record(stop_reason="stopped")
             return "", "stopped"
+        # `earlier` is the conversation's stored replies (oldest first): the check judges the answer after them.
         gate = ReplyGate(system_prompt=feed.system_prompt, model_id=feed.model_id, owner=owner, earlier=earlier)
         released = ReleasedText(feed, gate, deadline)
         delivered, stop_reason = "", "stopped"
         for piece in released:
             try:
                 yield Delta(piece)
-            except ClientGone:
+            except ClientGone:  # stop_reason `stopped`: the text delivered before it is kept
                 break
             delivered += piece
         else:

@@ -41,14 +41,7 @@ def first_reads(
     admission: Callable[[], None] | None = None,
     replaces: str | None = None,
 ) -> FirstReads:
-    """Make the reads a message needs, all at once, while it is counted against its rate limits.
-
-    The reads: a stored answer to `request_id`, the conversation's history (none for a new one), and the
-    intent-cache lookup of `raw` (a follow-up's in the context of its stored user turns, so after its history);
-    and the `admission` check, if any; beside them, `spend` reserves the message's worst case. Once every read
-    has finished, a refusal by the rate limits is raised first, then what the admission check raised, then one
-    by the spending ceilings (a replay needs no model), then whatever the reads raised.
-    """
+    """Make the reads a message needs, all at once, while it is counted against its rate limits."""
     stored = concurrency.submit(stored_reply, owner, request_id) if request_id else None
     if conversation_id:
         looked_up = concurrency.submit(history_and_lookup, owner, conversation_id, raw, replaces)
@@ -56,6 +49,8 @@ def first_reads(
         looked_up = concurrency.submit(lambda: (History(), prompt_lookup(raw=raw), None))
     admitted = concurrency.submit(admission) if admission is not None else None
     reads = [read for read in (stored, looked_up, admitted, spend.reserve_start()) if read is not None]
+    # Once every read has finished, a refusal by the rate limits is raised first, then what the admission check
+    # raised, then one by the spending ceilings (a replay needs no model), then whatever the reads raised.
     try:
         chat_rate_limits_check(owner=owner, ip=ip)
     finally:
@@ -72,15 +67,14 @@ def first_reads(
 def history_and_lookup(
     owner: str, conversation_id: str, raw: str, replaces: str | None = None
 ) -> tuple[History, PromptLookup, StoredPair | None]:
-    """Read the history, then look up the verdict on the message `raw` in the context of the user turns the chat
-    model will be shown with it (every one of them). The pair `replaces` names is taken out of the history first
-    (read one pair longer, to make up for it), and returned apart."""
+    """Read the history, then look up the verdict on `raw` among every user turn the chat model is shown with it."""
     # Whole user/assistant pairs, so the history starts with a user turn; never more pairs than a message is
     # screened with, so the chat model is shown no user turn that screening did not see with the message.
     limit = 2 * max(0, min(settings.HISTORY_MESSAGES // 2, settings.SCREENING_CONTEXT_TURNS)) + (2 if replaces else 0)
     with observability.stage("history_read"):
         meta, messages = repositories.conversation_history(conversation_id, limit=limit)
     selectors.conversation_owned(owner=owner, meta=meta)
+    # The pair `replaces` names (read one pair longer to make up for it) leaves the history and is returned apart.
     messages, replaced = last_pair_split(messages, replaces=replaces) if replaces else (messages, None)
     shown = [content for role, content in history_turns(messages) if role == "user"]
     turns = int(meta.turns or 0) if meta is not None else 0

@@ -13,10 +13,8 @@ STALE_REPLACEMENT = "The conversation changed while this message was answered: r
 
 
 def last_pair_split(messages: list[MessageItem], *, replaces: str) -> tuple[list[MessageItem], StoredPair]:
-    """Return the history without its last pair, and that pair; Conflict unless `replaces` is its user message.
-
-    `messages` is the end of a conversation, oldest first, in whole pairs.
-    """
+    """Return the history without its last pair, and that pair; Conflict unless `replaces` is its user message."""
+    # `messages` is the end of a conversation, oldest first, in whole pairs.
     if len(messages) < 2:
         raise Conflict(NOT_LAST)
     user, reply = messages[-2:]

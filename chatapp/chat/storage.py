@@ -32,15 +32,12 @@ def reply_store(
     stop_reason: str,
     replaces: StoredPair | None = None,
 ) -> ChatReply:
-    """Store the message and its reply (with the request marker) after the `history` it was screened with, or
-    screened again after the turns stored since (chat.turn_order); return the stored reply, or an earlier one.
-
-    A replacement takes the place of the pair it `replaces` only on that very history: once another exchange was
-    stored it is a Conflict, never screened again (the pair it was to replace may be gone, or no longer last)."""
+    """Store the pair and request marker after the `history` it was screened on; return the reply or an earlier one."""
     received_at, replied_at = pair_times
     assistant = new_message("assistant", content, replied_at, stop_reason=stop_reason)
     try:
         with observability.stage("history_write"):
+            # After the `history` it was screened with, or screened again after the turns stored since.
             exchange_store_in_order(
                 owner=owner,
                 history=history,
@@ -66,6 +63,8 @@ def reply_store(
     except repositories.ConversationGone:
         raise NotFound("The conversation was deleted.") from None
     except repositories.ExchangeStale:
+        # A replacement takes the place of the pair it `replaces` only on the very history it was screened with:
+        # it is never screened again, as the pair it was to replace may be gone, or no longer last.
         raise Conflict(STALE_REPLACEMENT) from None
     return ChatReply(new_conversation_id, assistant, screening.source)
 

@@ -38,16 +38,12 @@ def exchange_store_in_order(
     store: Callable[[History], None],
     reread: Callable[[], tuple[History, PromptLookup]],
 ) -> None:
-    """Store the exchange after the `history` its message was screened with (`store(history)`); when another
-    exchange was stored first, screen the message again in the history `reread()` returns and store it after that.
-
-    Raise PromptBlocked (recorded for moderators) when the message is malicious in that history, and
-    ConversationBusy when the conversation kept moving for STORE_ATTEMPTS tries; nothing is stored then.
-    """
+    """Store the exchange after `history`; once another is stored first, screen it again after `reread()`'s history."""
     for attempt in range(STORE_ATTEMPTS):
         if attempt:
             history, lookup = reread()
             observability.record(screened_again=attempt)
+            # PromptBlocked (recorded for moderators) when the message is malicious in this history: nothing stored.
             screening = prompt_screen(lookup=lookup, owner=owner)
             if screening.source == "model":
                 prompt_verdict_store(result=screening)  # its verdict in this context, reused as any other
@@ -56,14 +52,14 @@ def exchange_store_in_order(
             return
         except repositories.TurnsMoved:
             continue
-    raise ConversationBusy()
+    raise ConversationBusy()  # the conversation kept moving: nothing is stored
 
 
 def pair_time_after(history: History, received_at: datetime) -> datetime:
-    """Return the time a pair stored after `history` is filed under: when its message was received, but after the
-    last stored pair, so the conversation's order is the order its turns were stored and screened in (whatever
-    the clocks of the containers that stored them)."""
+    """Return the time a pair stored after `history` is filed under: when its message was received, after the last."""
     if not history.messages:
         return received_at
+    # After the last stored pair, so the conversation's order is the order its turns were stored and screened in,
+    # whatever the clocks of the containers that stored them.
     last_pair_time, _ = repositories.pair_position(history.messages[-1])
     return max(received_at, datetime.fromisoformat(last_pair_time) + timedelta(microseconds=1))

@@ -21,11 +21,7 @@ from chatapp.serializers import MessageSerializer
 
 
 class DownloadNegotiation(BaseContentNegotiation):
-    """Answer errors in JSON whatever `?format=` and Accept say: the view writes the download itself.
-
-    DRF reads `?format=` as URL_FORMAT_OVERRIDE and answers 404 before the view runs when no renderer has that
-    format (`md`); here `format` is the view's own parameter.
-    """
+    """Answer errors in JSON whatever `?format=` and Accept say: the view writes the download itself."""
 
     def select_parser(self, request: Request, parsers: list[Any]) -> Any:
         return DefaultContentNegotiation().select_parser(request, parsers)
@@ -33,6 +29,8 @@ class DownloadNegotiation(BaseContentNegotiation):
     def select_renderer(
         self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
+        # DRF's own negotiation reads `?format=` as URL_FORMAT_OVERRIDE and answers 404 before the view runs when no
+        # renderer has that format (`md`); here `format` is the view's own parameter.
         return renderers[0], renderers[0].media_type
 
 

@@ -1,5 +1,5 @@
 """A person's conversations as a whole: rename, title search, delete all, and feedback on replies (one module for
-the four, just past 300 lines: they share the owner's by_owner Queries and the message lookup).
+the four, near 300 lines: they share the owner's by_owner Queries and the message lookup).
 
 Items are those of `chatapp.repositories` (see its layout); this module adds, in the same table:
   feedback#<YYYY-MM-DD>, counts     feedback given that day and still standing, one number per bucket
@@ -43,17 +43,14 @@ class ConversationGone(Exception):
 
 
 def conversation_title_set(owner: str, conversation_id: str, *, title: str) -> ConversationMeta:
-    """Rename the owner's conversation, keeping its updated_at (a rename is no activity).
-
-    ConversationGone when it is not theirs (or not there).
-    """
+    """Rename the owner's conversation, keeping its updated_at (a rename is no activity)."""
     meta = ConversationMeta(conversation_pk(conversation_id), META_SK)
     actions = [ConversationMeta.title.set(title), ConversationMeta.title_search.set(title_search_key(title))]
     try:
         meta.update(actions=actions, condition=ConversationItem.owner == owner)
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise ConversationGone from exc
+            raise ConversationGone from exc  # not theirs, or not there
         raise
     return meta
 
@@ -61,14 +58,8 @@ def conversation_title_set(owner: str, conversation_id: str, *, title: str) -> C
 def conversations_search(
     owner: str, *, text: str, limit: int, after: tuple[str, str] | None
 ) -> tuple[list[ConversationMeta], tuple[str, str] | None]:
-    """Return up to `limit` of the owner's conversations whose title contains `text`, newest first, and where the
-    next page starts (None at the end).
-
-    Queries on the by_owner index with a filter, resumed at `after` (a `conversation_position`), until the
-    page is full, the owner's conversations end, or SEARCH_MAX_READS were read: a page may then hold fewer
-    than `limit` (even none), and its position is the last conversation read, so nothing is skipped or repeated.
-    Titles stored before title_search existed match `text` as typed (case-sensitive).
-    """
+    """Return up to `limit` conversations of the owner whose title holds `text` (newest first) and the next start."""
+    # An item without title_search (stored before the attribute existed) matches `text` as typed (case-sensitive).
     condition = ConversationMeta.title_search.contains(title_search_key(text)) | (
         ConversationMeta.title_search.does_not_exist() & ConversationMeta.title.contains(text)
     )
@@ -95,6 +86,8 @@ def conversations_search(
         if start is None:
             return found, None
         if read >= SEARCH_MAX_READS:
+            # A page may then hold fewer than `limit` (even none); it resumes at the last conversation read, so
+            # nothing is skipped or repeated.
             return found, (start["pk"]["S"].removeprefix("conv#"), start["updated_at"]["S"])
 
 
@@ -112,16 +105,14 @@ def _owner_key(owner: str, position: tuple[str, str]) -> dict[str, dict[str, str
 
 
 def conversations_delete_all(owner: str) -> int:
-    """Delete every conversation of the owner with its messages and request markers; return how many.
-
-    Messages and markers go first, conversation items last: if this stops part-way, the conversations left
-    are still listed (and deleted by the next call), never orphaned messages that nothing lists. A reply
-    stored meanwhile moves its conversation's updated_at: those conversations are read again just before
-    their items go, which leaves a window of one round trip instead of the whole run.
-    """
+    """Delete every conversation of the owner with its messages and request markers; return how many."""
     listed = dict(_owner_conversations(owner))
     with ThreadPoolExecutor(BULK_WORKERS, thread_name_prefix="delete-all") as pool:
+        # Messages and markers go first, conversation items last: if this stops part-way, the conversations left
+        # are still listed (and deleted by the next call), never orphaned messages that nothing lists.
         _delete_messages(pool, list(listed))
+        # A reply stored meanwhile moves its conversation's updated_at: reading them again just before their
+        # items go leaves a window of one round trip, not the whole run.
         changed = [i for i, updated_at in _updated_at(list(listed)).items() if updated_at != listed[i]]
         _delete_messages(pool, changed)
         meta_keys = [{"pk": {"S": conversation_pk(i)}, "sk": {"S": META_SK}} for i in listed]
@@ -219,10 +210,8 @@ def _drain(results: Iterable[object]) -> None:
 
 
 def reply_find(conversation_id: str, message_id: str) -> tuple[ConversationMeta | None, MessageItem | None]:
-    """Return the conversation item and the message with `message_id` (None for either missing), in one Query.
-
-    The message's sort key does not hold its id, so the Query filters the conversation's items on it.
-    """
+    """Return the conversation item and the message with `message_id` (None for either missing), in one Query."""
+    # The message's sort key does not hold its id, so the Query filters the conversation's items on it.
     condition = (MessageItem.message_id == message_id) | ConversationMeta.title.exists()
     meta, message = None, None
     items = ConversationItem.query(conversation_pk(conversation_id), filter_condition=condition, consistent_read=True)
@@ -238,10 +227,7 @@ FEEDBACK_FIELDS = ("feedback_rating", "feedback_reason", "feedback_comment", "fe
 
 
 def reply_feedback_set(message: MessageItem, *, feedback: dict[str, str | None]) -> dict[str, str]:
-    """Store feedback (FEEDBACK_FIELDS → value or None) on a stored message; return what it replaced, read atomically.
-
-    ConversationGone when the message is not there any more.
-    """
+    """Store feedback (FEEDBACK_FIELDS → value or None) on a message; return what it replaced (read atomically)."""
     actions = [
         getattr(MessageItem, name).set(value) if value else getattr(MessageItem, name).remove()
         for name, value in feedback.items()
@@ -265,7 +251,7 @@ def _message_update(message: MessageItem, actions: list[Any]) -> dict[str, str]:
         )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise ConversationGone from exc
+            raise ConversationGone from exc  # the message is not there any more
         raise
     old = answer.get("Attributes", {})
     return {name: old[name]["S"] for name in FEEDBACK_FIELDS if name in old}

@@ -38,13 +38,11 @@ class ConversationExport(Conversation):
 def conversation_search(
     *, owner: str, text: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None
 ) -> ConversationPage:
-    """Return a page of the owner's conversations whose title contains `text` (any case), most recently active
-    first, and the cursor to the next page (which may exist after a short page: see `conversations_search`).
-
-    InvalidRequest when `cursor` was not made for this owner's search for this text.
-    """
+    """Return a page of the owner's conversations whose title contains `text` (any case) and the next page's cursor."""
     listing = f"search:{text}"
+    # InvalidRequest when `cursor` was not made for this owner's search for this text.
     after = cursor_load(cursor, owner=owner, listing=listing, field="cursor") if cursor else None
+    # Most recently active first; a next page may follow a short one (see `conversations_search`).
     items, position = history.conversations_search(owner, text=text, limit=limit, after=after)
     next_cursor = cursor_dump(position, owner=owner, listing=listing) if position else None
     return ConversationPage([Conversation.from_item(item) for item in items], next_cursor)

@@ -33,14 +33,12 @@ def conversations_delete_all(*, owner: str) -> int:
 def reply_feedback_give(
     *, owner: str, conversation_id: str, message_id: str, rating: str, reason: str | None, comment: str | None
 ) -> dict[str, str]:
-    """Store the owner's feedback on a reply, replacing any before; return it.
-
-    A `down` with reason `harmful` (new, not a repeat of the same report) first puts the reply in the moderation
-    queue with the user turns it answered. NotFound for anyone else's conversation or an unknown message;
-    InvalidRequest for a user message.
-    """
+    """Store the owner's feedback on a reply, replacing any before; return it."""
+    # NotFound for anyone else's conversation or an unknown message; InvalidRequest for a user message.
     message = _owned_reply(owner, conversation_id, message_id)
     harmful = rating == "down" and reason == "harmful"
+    # A new `harmful` report (not a repeat of the same) first puts the reply in the moderation queue with the user
+    # turns it answered.
     if harmful and not (message.feedback_rating == "down" and message.feedback_reason == "harmful"):
         turns = history.user_turns_up_to(message, count=settings.SCREENING_CONTEXT_TURNS + 1)
         reply_report_harmful(reply=message.content, context=turns, owner=owner, comment=comment or "")

@@ -48,16 +48,14 @@ def conversation_items(conversation_id: str) -> Iterator[ConversationItem]:
 def conversations_page(
     owner: str, *, limit: int, after: tuple[str, str] | None
 ) -> tuple[list[ConversationMeta], bool]:
-    """Return up to `limit` of the owner's conversations, most recently updated first, and whether more follow.
-
-    `after` is the `conversation_position` of the last one already listed; the Query resumes there
-    (ExclusiveStartKey), so a conversation updated meanwhile moves to the top instead of shifting the pages.
-    One Query on the by_owner index; it asks for one item more than it returns to tell whether more follow.
-    """
+    """Return up to `limit` of the owner's conversations, most recently updated first, and whether more follow."""
     start = None
+    # The Query resumes after the last one already listed (ExclusiveStartKey), so a conversation updated meanwhile
+    # moves to the top instead of shifting the pages.
     if after is not None:
         conversation_id, updated_at = after
         start = attribute_key(owner=owner, updated_at=updated_at, pk=conversation_pk(conversation_id), sk=META_SK)
+    # One item more than it returns tells whether more follow.
     items = ConversationItem.by_owner.query(owner, scan_index_forward=False, limit=limit + 1, last_evaluated_key=start)
     conversations = [item for item in items if isinstance(item, ConversationMeta)]
     return conversations[:limit], len(conversations) > limit
@@ -71,15 +69,13 @@ def conversation_position(item: ConversationMeta) -> tuple[str, str]:
 def messages_page(
     conversation_id: str, *, limit: int, before: tuple[str, str] | None
 ) -> tuple[ConversationMeta | None, list[MessageItem], bool]:
-    """Return the conversation item (first page only), up to `limit` messages (oldest first) and whether more precede.
-
-    The page is the latest `limit` messages, or those just before the pair at `before` (a `pair_position`,
-    as ExclusiveStartKey). One Query, newest first on the table's own order, one item more than the page
-    to tell whether earlier ones exist; the conversation item sorts after every message, so the first page
-    reads it in the same Query. Nothing older than the page is read.
-    """
+    """Return the conversation item (first page only), up to `limit` messages (oldest first), whether more precede."""
     pk = conversation_pk(conversation_id)
+    # The latest `limit` messages, or those just before the pair at `before` (a `pair_position`).
     start = attribute_key(pk=pk, sk=message_sort_key(*before, position=0)) if before is not None else None
+    # One Query, newest first on the table's own order, one item more than the page to tell whether earlier ones
+    # exist; the conversation item sorts after every message, so the first page reads it in the same Query.
+    # Nothing older than the page is read.
     items = ConversationItem.query(
         pk,
         scan_index_forward=False,
@@ -117,11 +113,9 @@ def request_get(owner: str, request_id: str) -> RequestItem | None:
 
 
 def conversation_delete_items(conversation_id: str) -> bool:
-    """Delete every item of a conversation and the request markers of its replies; False when there was none.
-
-    Without its marker, replaying a deleted reply's request_id finds nothing: it is answered afresh.
-    """
+    """Delete every item of a conversation and the request markers of its replies; False when there was none."""
     items = list(conversation_items(conversation_id))
+    # Without its marker, replaying a deleted reply's request_id finds nothing: it is answered afresh.
     markers = [ConversationItem(i.request_pk, "request") for i in items if isinstance(i, MessageItem) and i.request_pk]
     with ConversationItem.batch_write() as batch:
         for item in markers + items:

@@ -67,22 +67,18 @@ def exchange_store(
     *,
     owner: str,
     conversation_id: str,
-    title: str | None,
+    title: str | None,  # set: a new conversation
     pair: tuple[Message, Message],
     request_id: str | None,
     verdict_source: str,
     now: datetime,
-    after_turns: int,
-    replaces: StoredPair | None = None,
+    after_turns: int,  # the turn count read with the history the message was screened with
+    replaces: StoredPair | None = None,  # a stored pair (read with that count) the new one takes the place of
 ) -> None:
     """Store a user message and its reply atomically, with the conversation item and the request marker.
 
-    `title` set means a new conversation. `after_turns` is the conversation's turn count read with the history
-    the message was screened with. `replaces` is a stored pair (as read with that count) that the new one takes
-    the place of: it is deleted, with its request marker, in the same transaction, only while it is there and no
-    exchange was stored since (so it is still the last). Raise ConversationGone, RequestAlreadyStored, TurnsMoved
-    (another exchange was stored since) or, for a replacement, ExchangeStale instead, when a condition fails;
-    nothing is written then.
+    Raise ConversationGone, RequestAlreadyStored, TurnsMoved (another exchange was stored since) or, for a
+    replacement, ExchangeStale instead, when a condition fails; nothing is written then.
     """
     pk = conversation_pk(conversation_id)
     marker_pk = request_pk(owner, request_id) if request_id else None
@@ -95,7 +91,7 @@ def exchange_store(
     transaction.put(REPLY, reply_item)
     if marker_pk is not None:
         _request_marker_write(transaction, marker_pk, conversation_id, pair[1], verdict_source=verdict_source, now=now)
-    if replaces is not None:
+    if replaces is not None:  # deleted only while it is there and no exchange was stored since: still the last
         _replaced_pair_delete(transaction, replaces, keep_marker=marker_pk)
     try:
         transaction.commit()
@@ -128,8 +124,7 @@ def exchange_store(
 def _conversation_write(
     transaction: "_NamedTransaction", pk: str, *, owner: str, title: str | None, now: datetime, after_turns: int
 ) -> None:
-    """Add the conversation item: a new one when `title` is set (none may exist yet), else the owner's, counted
-    one turn on from `after_turns` (only if no other exchange was stored since), and updated."""
+    """Add the conversation item: a new one when `title` is set, else the owner's, one turn on from `after_turns`."""
     updated_at = now.isoformat()
     if title is not None:
         meta = ConversationMeta(
@@ -145,7 +140,7 @@ def _conversation_write(
         transaction.put(CONVERSATION, meta, condition=ConversationItem.pk.does_not_exist())
     else:
         actions = [ConversationItem.updated_at.set(updated_at), ConversationMeta.turns.add(1)]
-        unchanged = ConversationMeta.turns == after_turns
+        unchanged = ConversationMeta.turns == after_turns  # no other exchange was stored since
         if after_turns == 0:
             unchanged |= ConversationMeta.turns.does_not_exist()
         owned = (ConversationItem.owner == owner) | (ConversationMeta.previous_owner == owner)
@@ -154,14 +149,12 @@ def _conversation_write(
 
 
 def _replaced_pair_delete(transaction: "_NamedTransaction", replaces: StoredPair, *, keep_marker: str | None) -> None:
-    """Add the deletes of a replaced pair, each only while it exists, and of its reply's request marker.
-
-    Without its marker, replaying the replaced reply's request_id finds nothing: it is answered afresh.
-    """
+    """Add the deletes of a replaced pair, each only while it exists, and of its reply's request marker."""
     user, reply = replaces
     transaction.delete(REPLACED_USER_MESSAGE, user, condition=ConversationItem.sk.exists())
     transaction.delete(REPLACED_REPLY, reply, condition=ConversationItem.sk.exists())
-    # The same request_id again is the same request: its marker is the new one's (its put refuses a live one).
+    # Without its marker, replaying the replaced reply's request_id finds nothing: it is answered afresh. The same
+    # request_id again is the same request: its marker is the new one's (its put refuses a live one).
     if reply.request_pk and reply.request_pk != keep_marker:
         transaction.delete(REPLACED_MARKER, ConversationItem(reply.request_pk, "request"))
 

@@ -73,7 +73,7 @@ class MessageItem(ConversationItem, discriminator="message"):
     created_at = UnicodeAttribute()
     # On a reply to a request with a request_id: where its request marker is (`request_pk`).
     request_pk = UnicodeAttribute(null=True)
-    # Assistant messages only; items stored before stop reasons existed were complete replies (end_turn).
+    # Assistant messages only; absent on replies stored before the attribute existed, which are complete (end_turn).
     stop_reason = UnicodeAttribute(null=True)
     # The person's feedback on a reply (chatapp.history): up or down, an optional reason and comment, when.
     feedback_rating = UnicodeAttribute(null=True)

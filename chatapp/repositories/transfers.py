@@ -13,13 +13,11 @@ from chatapp.repositories.items import META_SK, ConversationItem, ConversationMe
 
 
 class SessionConversationsItem(ConversationItem, discriminator="session conversations"):
-    """The conversations an anonymous session started, and who it became at sign-in (if it did).
+    """The conversations an anonymous session started, and who it became at sign-in (if it did)."""
 
-    Written in the transaction that starts each conversation, on the condition that the session has no
-    successor yet: reading it is a consistent list of the session's conversations (the by_owner index is
-    only eventually consistent), and once the successor is set no conversation can start under the session.
-    """
-
+    # Written in the transaction that starts each conversation, on the condition that the session has no
+    # successor yet: reading it is a consistent list of the session's conversations (the by_owner index is
+    # only eventually consistent), and once the successor is set no conversation can start under the session.
     conversation_ids = UnicodeSetAttribute(null=True)
     successor = UnicodeAttribute(null=True)
 
@@ -34,14 +32,12 @@ def session_conversations_pk(owner: str) -> str:
 
 
 def owner_successor_set(owner: str, *, successor: str, now: datetime) -> set[str]:
-    """Record that the session `owner` is now `successor`; return the ids of every conversation it started.
-
-    From then on a new conversation stored for `owner` goes to `successor` (exchange_store).
-    """
+    """Record that the session `owner` became `successor`; return the ids of every conversation it started."""
     item = SessionConversationsItem(session_conversations_pk(owner), SESSION_CONVERSATIONS_SK)
     item.update(
         actions=[
             ConversationItem.kind.set(SessionConversationsItem),
+            # A new conversation stored for `owner` after this goes to `successor` (exchange_store).
             SessionConversationsItem.successor.set(successor),
             ConversationItem.expires_at.set(now + SESSION_CONVERSATIONS_TTL),
         ]

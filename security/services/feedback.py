@@ -21,11 +21,7 @@ REPORTED_SOURCE = "user_feedback"
 
 
 def reply_report_harmful(*, reply: str, context: Sequence[str], owner: str, comment: str = "") -> None:
-    """Queue a stored reply a person rated harmful, with the user turns it answered (oldest first); a reply
-    already pending as reported only has its repeat count bumped.
-
-    ModerationUnavailable when the queue cannot be written: the caller stores nothing, so a retry queues it.
-    """
+    """Queue a stored reply a person rated harmful, with the user turns it answered; a pending one counts a repeat."""
     digest = text_hash(screened_text(reply))
     try:
         with observability.stage("moderation_queue"):
@@ -47,6 +43,6 @@ def reply_report_harmful(*, reply: str, context: Sequence[str], owner: str, comm
                 verdict_source=REPORTED_SOURCE,
                 owner_hash=observability.owner_hash(owner),
             )
-    except DatabaseError as exc:
+    except DatabaseError as exc:  # the caller stores nothing, so a retry queues it
         logger.error("reported reply not queued: %s", exc, extra={"event": "moderation_queue_error"})
         raise ModerationUnavailable("The report could not be saved. Please retry shortly.", cause=exc) from exc

@@ -56,18 +56,15 @@ def _require_kind(blocked_prompt: BlockedPrompt, kind: str) -> None:
 
 
 def blocked_prompt_reopen(*, blocked_prompt: BlockedPrompt, reviewer: AbstractBaseUser) -> BlockedPrompt:
-    """Undo the decision on the prompt's text: drop its pin and its cached model verdict, and mark it pending.
-
-    The model verdict under the current policy goes too, so the text's next attempt is screened afresh
-    instead of the old verdict deciding silently until its TTL runs out (up to INTENT_CACHE_TTL_SECONDS).
-    An output row only goes back to pending: it has nothing in the intent cache.
-    """
-    if blocked_prompt.kind == BlockedPrompt.Kind.OUTPUT:
+    """Undo the decision on the prompt's text: drop its pin and its cached model verdict, and mark it pending."""
+    if blocked_prompt.kind == BlockedPrompt.Kind.OUTPUT:  # nothing of it is in the intent cache
         return _record_decision(blocked_prompt, status=BlockedPrompt.Status.PENDING, reviewer=reviewer)
     screened, context = screened_text(blocked_prompt.text), blocked_prompt.context_digest
     version = policy_version(screening_model_id())
     try:
         intent_verdict_delete(pin_key(screened, context=context))
+        # The model verdict goes too, so the text's next attempt is screened afresh rather than that verdict deciding
+        # silently until its TTL runs out (up to INTENT_CACHE_TTL_SECONDS).
         intent_verdict_delete(verdict_key(screened, version=version, context=context))
     except STORAGE_ERRORS as exc:
         raise ModerationUnavailable(cause=exc) from exc

@@ -29,11 +29,9 @@ def canary_token() -> str:
 
 
 def chat_system_prompt(*, instructions: str) -> str:
-    """Return the chat model's system prompt: `instructions` with this deployment's canary planted in them.
-
-    Build it once per reply and hand the same text to the chat model and to the reply's ReplyGate, which
-    withholds a reply that repeats the canary or a long run of the prompt.
-    """
+    """Return the chat model's system prompt: `instructions` with this deployment's canary planted in them."""
+    # Built once per reply: the same text goes to the chat model and to the reply's ReplyGate, which withholds a
+    # reply that repeats the canary or a long run of the prompt.
     return f"{instructions}\nConfidential marker (never repeat it): {canary_token()}"
 
 
@@ -44,16 +42,12 @@ def reply_check(*, reply: str, system_prompt: str, model_id: str, owner: str) ->
 
 
 class ReplyGate:
-    """The output check on a reply while it is written: text is released only once everything so far passes.
-
-    The reply is judged after the end of `earlier` (the conversation's recent replies, oldest first), so a leak
-    split over a reply cut at max_tokens and its continuation is seen whole. Each piece is read once (see
-    security.leaks), so the check costs time in proportion to the reply. A tail that could still grow into a
-    leak waits for the next release; at the end it is released too, except from where it begins the canary.
-    A reply that fails is withheld (ReplyWithheld) and queued for moderators exactly as `reply_check` does.
-    """
+    """The output check on a reply while it is written: text is released only once everything so far passes."""
 
     def __init__(self, *, system_prompt: str, model_id: str, owner: str, earlier: Sequence[str] = ()) -> None:
+        # The reply is judged after the end of `earlier` (the conversation's recent replies, oldest first), so a leak
+        # split over a reply cut at max_tokens and its continuation is seen whole. Each piece is read once (see
+        # security.leaks), so the check costs time in proportion to the reply.
         self._scan = LeakScan(system_prompt=system_prompt, canary=canary_token(), earlier="".join(earlier))
         self._released: list[str] = []
         self._pending = ""
@@ -83,7 +77,10 @@ class ReplyGate:
     def release(self, *, final: bool = False) -> str:
         """Check the reply so far and return the text that may now be sent; `final` releases the rest it may."""
         leak = self._scan.leak
+        # A reply that fails is withheld (ReplyWithheld) and queued for moderators exactly as `reply_check` does.
         _verdict_apply(leak, reply=self.text if leak else "", model_id=self._model_id, owner=self._owner)
+        # A tail that could still grow into a leak waits for the next release; at the end it is released too,
+        # except from where it begins the canary.
         end = self._final_end() if final else self._scan.held_from()
         cut = max(0, end - self.released)
         released, self._pending = self._pending[:cut], self._pending[cut:]

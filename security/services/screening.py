@@ -72,22 +72,17 @@ def prompt_screened_text(*, raw: str) -> str:
 
 
 def prompt_lookup(*, raw: str, context: Sequence[str] = ()) -> PromptLookup:
-    """Screen-clean the message `raw` and look up its verdict in the intent cache, without any model call.
-
-    `context` holds the conversation's earlier stored user turns, oldest first (none for a first message);
-    the last SCREENING_CONTEXT_TURNS of them are screened with the text, and the verdict is keyed on both.
-    """
+    """Screen-clean the message `raw` and look up its verdict in the intent cache, without any model call."""
+    # `context` holds the conversation's earlier stored user turns, oldest first (none for a first message); the
+    # last SCREENING_CONTEXT_TURNS of them are screened with the text, and the verdict is keyed on both.
     screened, turns = screened_text(raw), screening_context(context)
     return PromptLookup(raw, screened, _cached_verdict(screened, context_digest(turns)), turns)
 
 
 def prompt_screen(*, lookup: PromptLookup, owner: str) -> ScreeningResult:
-    """Return the verdict on a looked-up message (see prompt_lookup): the intent cache's if it had one, else the
-    screening model's on `lookup.screened` in `lookup.context`.
+    """Return the verdict on a looked-up message: the intent cache's if it had one, else the screening model's.
 
-    A passing model verdict is returned before it is written to the intent cache: the caller writes it with
-    `prompt_verdict_store`, so that the work it allows (the chat model's answer) can start meanwhile. Raise
-    PromptBlocked (after caching a model's verdict and recording the attempt for moderators) when it is
+    Raise PromptBlocked (after caching a model's verdict and recording the attempt for moderators) when it is
     malicious, and ScreeningUnavailable when no trustworthy verdict can be had: nothing is cached then.
     """
     result = lookup.cached or _model_verdict(lookup.screened, lookup.context)
@@ -103,6 +98,8 @@ def prompt_screen(*, lookup: PromptLookup, owner: str) -> ScreeningResult:
         judged_in = lookup.context if result.context_digest else ()  # a pin on the text alone decided it alone
         blocked_prompt_record(raw=lookup.raw, result=result, owner=owner, context=judged_in)
         raise PromptBlocked(category=result.category)
+    # A passing model verdict is not written yet: the caller writes it with `prompt_verdict_store`, so that the
+    # work it allows (the chat model's answer) can start meanwhile.
     return result
 
 
@@ -121,12 +118,10 @@ def prompt_verdict_store(*, result: ScreeningResult) -> None:
 
 
 def _cached_verdict(screened: str, context: str) -> ScreeningResult | None:
-    """Return the verdict that applies to the `screened` text in `context` (a digest; "" alone), or None.
-
-    A follow-up is decided by a moderator's pin on it in this context, else by a moderator's block of the
-    text alone (one harmless opener must not get round a confirmed block; a text cleared alone is still
-    judged in its context), else by a model verdict in this very context.
-    """
+    """Return the verdict that applies to the `screened` text in `context` (a digest; "" alone), or None."""
+    # A follow-up is decided by a moderator's pin on it in this context, else by a moderator's block of the text
+    # alone (one harmless opener must not get round a confirmed block; a text cleared alone is still judged in its
+    # context), else by a model verdict in this very context.
     version, pinned_alone = policy_version(screening_model_id()), pin_key(screened)
     keys = [pin_key(screened, context=context), verdict_key(screened, version=version, context=context)]
     if context:
@@ -151,32 +146,27 @@ def _model_verdict(screened: str, context: tuple[str, ...]) -> ScreeningResult:
 
 
 def _verdict_ttl(verdict: str) -> timedelta:
-    """Return how long a model verdict is reused: a "safe" one (INTENT_CACHE_SAFE_TTL_SECONDS) less than others.
-
-    A wrong "safe" lets every repeat through unscreened and reaches no moderator; a wrong "malicious"
-    lands in the moderation queue, where a pin corrects it. So the riskier verdict is trusted for less.
-    """
+    """Return how long a model verdict is reused: a "safe" one (INTENT_CACHE_SAFE_TTL_SECONDS) less than others."""
+    # A wrong "safe" lets every repeat through unscreened and reaches no moderator; a wrong "malicious" lands in
+    # the moderation queue, where a pin corrects it. So the riskier verdict is trusted for less.
     seconds = settings.INTENT_CACHE_SAFE_TTL_SECONDS if verdict == "safe" else settings.INTENT_CACHE_TTL_SECONDS
     return timedelta(seconds=seconds)
 
 
 def blocked_prompt_record(*, raw: str, result: ScreeningResult, owner: str, context: Sequence[str] = ()) -> None:
-    """Queue a blocked message (`raw`, as received), with the earlier turns it was judged in, for moderators;
-    a repeat of a pending text (the same `result.screened`) in the same context bumps that row instead.
-
-    The block itself never depends on this: if the database is down the attempt is logged, not queued.
-    """
+    """Queue a blocked message (`raw`, as received) and the turns it was judged in, for moderators; count repeats."""
     try:
         with observability.stage("moderation_queue"):
             _queue_blocked_prompt(raw=raw, result=result, owner=owner, context=context)
-    except DatabaseError as exc:
+    except DatabaseError as exc:  # the block never depends on the queue: the attempt is logged, not queued
         logger.error("blocked prompt not queued: %s", exc, extra={"event": "moderation_queue_error"})
 
 
 def _queue_blocked_prompt(*, raw: str, result: ScreeningResult, owner: str, context: Sequence[str]) -> None:
     digest = text_hash(result.screened)
     # A text a moderator already confirmed needs no second review: its repeats are recorded as decided
-    # (source "moderator") so they stay out of the pending queue; any other repeat joins the pending row.
+    # (source "moderator") so they stay out of the pending queue; any other repeat (the same text in the same
+    # context) joins the pending row.
     pinned = result.source == "moderator"
     status = BlockedPrompt.Status.CONFIRMED if pinned else BlockedPrompt.Status.PENDING
     open_rows = BlockedPrompt.objects.filter(text_hash=digest, context_digest=context_digest(context), status=status)
