@@ -4,7 +4,7 @@
 import { ApiError, deleteConversation, listConversations, renameConversation } from "./api.js";
 import { focusComposer } from "./composer.js";
 import { newChat, openConversation } from "./conversation.js";
-import { icon, node, observeAgain } from "./dom.js";
+import { icon, node, observeAgain, visibilityObserver } from "./dom.js";
 import { plainText } from "./plaintext.js";
 import { conversationsInProgress } from "./replies.js";
 import { shownConversation, onShownChange } from "./shown.js";
@@ -255,8 +255,6 @@ async function loadOlderConversations() {
 // Clicks on the list (open, rename, delete), and the next page when the end of the list comes into view.
 export function watchConversationList() {
   listElement.addEventListener("click", onListClick);
-  if (!("IntersectionObserver" in window)) return;
-  const onVisible = (entries) => entries.some((entry) => entry.isIntersecting) && loadOlderConversations();
-  listing.observer = new IntersectionObserver(onVisible, { root: nav, rootMargin: "0px 0px 200px 0px" });
-  listing.observer.observe(more);
+  listing.observer = visibilityObserver(nav, "0px 0px 200px 0px", loadOlderConversations);
+  listing.observer?.observe(more);
 }

@@ -17,6 +17,14 @@ export function icon(name) {
   return svg;
 }
 
+// An observer that runs `onVisible()` whenever an observed target comes within `rootMargin` of `root`; null in a
+// browser without IntersectionObserver (pages then load only as they are asked for).
+export function visibilityObserver(root, rootMargin, onVisible) {
+  if (!("IntersectionObserver" in window)) return null;
+  const seen = (entries) => entries.some((entry) => entry.isIntersecting) && onVisible();
+  return new IntersectionObserver(seen, { root, rootMargin });
+}
+
 // Observe `target` afresh: an IntersectionObserver reports only changes, so a target that stayed in view is
 // reported again (the next page loads while the end of the list is still on screen).
 export function observeAgain(observer, target) {

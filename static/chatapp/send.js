@@ -99,7 +99,7 @@ async function replyTo(text, requestId, view, draft, inProgress, replacement) {
     onStreaming: () => setBusy("streaming"),
     onAccepted: (conversationId) => {
       replyAccepted(inProgress, conversationId);
-      renderConversationList(); // a new conversation is listed while its first reply is written
+      if (inProgress.startsConversation) renderConversationList(); // listed while its first reply is written
       // A new conversation goes in the URL at once: New chat then Back, or a reload, comes back to it.
       if (view.isCurrent() && !shownConversation()) keepInUrl(conversationId);
     },

@@ -4,7 +4,7 @@
 // renderer.
 
 import { focusComposer, isBusy, onBusyChange } from "./composer.js";
-import { icon, node } from "./dom.js";
+import { icon, node, visibilityObserver } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
 // A reply that did not end on its own (anything but end_turn) is never shown as a complete answer.
@@ -309,9 +309,7 @@ export function earlierMarker() {
 
 // `onVisible()` runs when the top of the thread (within 200 px) comes into view; null without IntersectionObserver.
 export function watchThreadTop(onVisible) {
-  if (!("IntersectionObserver" in window)) return null;
-  const seen = (entries) => entries.some((entry) => entry.isIntersecting) && onVisible();
-  return new IntersectionObserver(seen, { root: thread, rootMargin: "200px 0px 0px 0px" });
+  return visibilityObserver(thread, "200px 0px 0px 0px", onVisible);
 }
 
 // Earlier messages go above the ones on screen without moving them: the reader keeps their place.
